@@ -1,0 +1,34 @@
+# The two entry points of the README:
+#   make run    set up .venv if needed, then run the main job (snakemake --cores all)
+#   make test   set up .venv if needed, then run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test lint format clean-results
+
+$(STAMP): requirements.txt requirements-lock.txt requirements-nodeps.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c requirements-lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores all $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check .
+
+format: $(STAMP)
+	$(BIN)/snakefmt .
+
+clean-results:
+	rm -rf results logs benchmarks .snakemake

@@ -1,0 +1,37 @@
+# Reproduction workflow for "Break the Optimization Barrier of LLM-Enhanced
+# Recommenders" (TF-LLMER, arXiv 2604.20490). See README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+
+
+rule all:
+    default_target: True
+    """Everything the selected experiment can produce today."""
+    input:
+        dataset_stats=DATASET_STATS_TABLES,
+        runs=run_targets(implemented_only=True),
+
+
+rule data:
+    """Processed datasets of the selected experiment and their statistics table."""
+    input:
+        DATASET_STATS_TABLES,
+
+
+rule grid:
+    """The full planned grid, including methods whose implementation is pending."""
+    input:
+        dataset_stats=DATASET_STATS_TABLES,
+        runs=run_targets(implemented_only=False),

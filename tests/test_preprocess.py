@@ -1,0 +1,205 @@
+"""Preprocessing: k-core against brute force, leave-one-out split, texts, ids, order."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llmrec.data import preprocess, processed
+
+
+def brute_force_k_core(edges, user_core, item_core):
+    """Largest edge set induced by a vertex subset where every kept vertex meets its core."""
+    users = sorted({u for u, _ in edges})
+    items = sorted({i for _, i in edges})
+    best = set()
+    for ku in range(len(users) + 1):
+        for us in itertools.combinations(users, ku):
+            for ki in range(len(items) + 1):
+                for its in itertools.combinations(items, ki):
+                    kept = [(n, e) for n, e in enumerate(edges) if e[0] in us and e[1] in its]
+                    u_deg = pd.Series([e[0] for _, e in kept]).value_counts()
+                    i_deg = pd.Series([e[1] for _, e in kept]).value_counts()
+                    if (u_deg >= user_core).all() and (i_deg >= item_core).all():
+                        ids = {n for n, _ in kept}
+                        if len(ids) > len(best):
+                            best = ids
+    return best
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    edges=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=0, max_size=14, unique=True
+    ),
+    user_core=st.integers(1, 3),
+    item_core=st.integers(1, 3),
+)
+def test_k_core_is_the_largest_k_core(edges, user_core, item_core):
+    users = np.array([u for u, _ in edges], dtype=object)
+    items = np.array([i for _, i in edges], dtype=object)
+    keep = preprocess.k_core(users, items, user_core, item_core) if edges else np.array([])
+    kept = {n for n in range(len(edges)) if keep[n]}
+    # the result is a k-core ...
+    if kept:
+        u_deg = pd.Series(users[list(kept)]).value_counts()
+        i_deg = pd.Series(items[list(kept)]).value_counts()
+        assert (u_deg >= user_core).all() and (i_deg >= item_core).all()
+    # ... and the largest one (the maximal k-core is unique, so the sets are equal)
+    assert kept == brute_force_k_core(edges, user_core, item_core)
+
+
+def random_raw(rng, n_users=30, n_items=25, n_inter=400):
+    inter = pd.DataFrame(
+        {
+            "user": [f"u{v}" for v in rng.integers(0, n_users, n_inter)],
+            "item": [f"i{v}" for v in rng.integers(0, n_items, n_inter)],
+            "timestamp": rng.integers(0, 50, n_inter).astype(np.int64),
+        }
+    )
+    items = pd.DataFrame(
+        {
+            "item": [f"i{v}" for v in range(n_items)],
+            "title": [f"Title {v}" if v % 7 else "" for v in range(n_items)],
+            "brand": [f"Brand {v % 3}" for v in range(n_items)],
+        }
+    )
+    return inter, items
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), dup=st.sampled_from(["keep_first", "keep_last", "keep_all"]))
+def test_processed_data_invariants(tmp_path_factory, seed, dup):
+    rng = np.random.default_rng(seed)
+    inter, items = random_raw(rng)
+    settings_ = {"user_core": 3, "item_core": 2, "duplicates": dup, "text_fields": ["title"]}
+    try:
+        result = preprocess.preprocess(inter, items, settings_)
+    except ValueError as err:  # everything filtered away: a clear message, no output
+        assert "no interactions left" in str(err)
+        return
+    out = result.interactions
+    # contiguous ids from 1, padding id 0 unused
+    assert sorted(out["user_id"].unique()) == list(range(1, len(result.users) + 1))
+    assert sorted(out["item_id"].unique()) == list(range(1, len(result.items) + 1))
+    # every surviving user/item meets its core, every item has a text
+    assert out.groupby("user_id").size().min() >= 3
+    assert out.groupby("item_id").size().min() >= 2
+    assert (result.items["text"] != "").all()
+    # chronological per user
+    assert (out.groupby("user_id")["timestamp"].diff().dropna() >= 0).all()
+    if dup != "keep_all":
+        assert not out.duplicated(["user_id", "item_id"]).any()
+    # the processed interactions are a subset of the raw ones
+    raw_pairs = set(zip(inter["user"], inter["item"], inter["timestamp"]))
+    u_raw = dict(zip(result.users["user_id"], result.users["raw_id"]))
+    i_raw = dict(zip(result.items["item_id"], result.items["raw_id"]))
+    for u, i, t in out.itertuples(index=False):
+        assert (u_raw[u], i_raw[i], t) in raw_pairs
+
+    # round trip through the processed format + leave-one-out split without leakage
+    folder = tmp_path_factory.mktemp("processed")
+    preprocess.write_processed(result, folder, "toy", settings_, {})
+    data = processed.load(folder)
+    assert data.n_users == len(result.users) and data.n_items == len(result.items)
+    hist_v, target_v = data.valid_split()
+    hist_t, target_t = data.test_split()
+    for seq, train, hv, tv, ht, tt in zip(
+        data.sequences, data.train_sequences(), hist_v, target_v, hist_t, target_t
+    ):
+        assert len(train) == len(seq) - 2 and len(train) >= 1
+        assert tv == seq[-2] and tt == seq[-1]
+        assert np.array_equal(hv, train)  # validation history = training part only
+        assert np.array_equal(ht, seq[:-1])  # test history = training + validation item
+        assert np.array_equal(np.concatenate([train, [tv, tt]]), seq)
+
+
+def test_ties_keep_raw_order_and_duplicates_policy():
+    inter = pd.DataFrame(
+        {
+            "user": ["a"] * 6,
+            "item": ["x", "y", "x", "z", "w", "v"],
+            "timestamp": [5, 5, 6, 1, 9, 9],
+        }
+    )
+    items = pd.DataFrame({"item": list("xyzwv"), "title": list("XYZWV")})
+    base = {"user_core": 3, "item_core": 1, "text_fields": ["title"]}
+    first = preprocess.preprocess(inter, items, {**base, "duplicates": "keep_first"})
+    raw_of = dict(zip(first.items["item_id"], first.items["raw_id"]))
+    assert [raw_of[i] for i in first.interactions["item_id"]] == ["z", "x", "y", "w", "v"]
+    assert first.counts["dropped_duplicates"] == 1
+    last = preprocess.preprocess(inter, items, {**base, "duplicates": "keep_last"})
+    raw_of = dict(zip(last.items["item_id"], last.items["raw_id"]))
+    assert [raw_of[i] for i in last.interactions["item_id"]] == ["z", "y", "x", "w", "v"]
+    both = preprocess.preprocess(inter, items, {**base, "duplicates": "keep_all"})
+    assert len(both.interactions) == 6
+
+
+def test_item_texts_title_first_and_missing_text_policy():
+    inter = pd.DataFrame(
+        {"user": ["a"] * 4, "item": ["x", "y", "z", "x"], "timestamp": [1, 2, 3, 4]}
+    )
+    items = pd.DataFrame(
+        {"item": ["x", "y"], "title": ["Toy Story", ""], "brand": ["Pixar", "Acme"]}
+    )
+    base = {"user_core": 3, "item_core": 1, "duplicates": "keep_all"}
+    kv = preprocess.preprocess(inter, items, {**base, "text_fields": ["title", "brand"]})
+    assert list(kv.items["text"]) == ["title is Toy Story; brand is Pixar", "brand is Acme"]
+    assert kv.counts["items_without_text"] == 1  # z has no metadata at all
+    assert kv.counts["dropped_interactions_without_text"] == 1
+    values = preprocess.preprocess(
+        inter, items, {**base, "text_fields": ["title"], "text_style": "values",
+                       "missing_text": "placeholder", "placeholder_text": "?"}
+    )
+    assert dict(zip(values.items["raw_id"], values.items["text"])) == {
+        "x": "Toy Story", "y": "?", "z": "?"
+    }
+    with pytest.raises(KeyError, match="text_fields \\['genre'\\]"):
+        preprocess.preprocess(inter, items, {**base, "text_fields": ["genre"]})
+
+
+def test_date_window_is_inclusive_start_exclusive_end():
+    day = 86400
+    start = int(pd.Timestamp("2020-01-02", tz="UTC").timestamp())
+    inter = pd.DataFrame(
+        {
+            "user": ["a"] * 5,
+            "item": list("vwxyz"),
+            "timestamp": [start - 1, start, start + day - 1, start + day, start + 2 * day],
+        }
+    )
+    items = pd.DataFrame({"item": list("vwxyz"), "title": list("VWXYZ")})
+    out = preprocess.preprocess(
+        inter,
+        items,
+        {"user_core": 1, "item_core": 1, "text_fields": ["title"],
+         "date_start": "2020-01-02", "date_end": "2020-01-03"},
+    )
+    assert sorted(out.items["raw_id"]) == ["w", "x"]
+    assert out.counts["dropped_outside_date_window"] == 3
+
+
+def test_numeric_raw_ids_keep_numeric_order():
+    inter = pd.DataFrame(
+        {"user": ["10", "2", "10", "2", "10", "2"], "item": ["3", "20", "20", "3", "100", "100"],
+         "timestamp": [1, 2, 3, 4, 5, 6]}
+    )
+    items = pd.DataFrame({"item": ["3", "20", "100"], "title": ["a", "b", "c"]})
+    out = preprocess.preprocess(inter, items, {"user_core": 3, "item_core": 1,
+                                               "text_fields": ["title"]})
+    assert list(out.users["raw_id"]) == ["2", "10"]
+    assert list(out.items["raw_id"]) == ["3", "20", "100"]
+
+
+def test_statistics():
+    inter = pd.DataFrame({"user": ["a", "a", "a", "b", "b", "b"], "item": list("xyzxyw"),
+                          "timestamp": range(6)})
+    items = pd.DataFrame({"item": list("xyzw"), "title": list("XYZW")})
+    out = preprocess.preprocess(inter, items, {"user_core": 3, "item_core": 1,
+                                               "text_fields": ["title"]})
+    stats = preprocess.statistics(out)
+    assert stats == {"users": 2, "items": 4, "interactions": 6, "avg_length": 3.0,
+                     "sparsity": pytest.approx(1 - 6 / 8)}

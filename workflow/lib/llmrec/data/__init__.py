@@ -1,0 +1,1 @@
+"""Datasets: raw readers per source, preprocessing, and the one processed format."""

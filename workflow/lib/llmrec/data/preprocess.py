@@ -1,0 +1,249 @@
+"""Raw interactions + item metadata -> the processed format (see ``processed.py``).
+
+Steps, in order, every value from the dataset's ``preprocess`` settings:
+
+1. optional date window on the interaction timestamps;
+2. item texts from the configured fields (title first); items without any text are
+   dropped or given a placeholder text (``missing_text``);
+3. chronological order per user with a stable tie-break (raw file order);
+4. duplicate (user, item) handling: keep the first, the last, or all occurrences;
+5. iterative k-core on users and items (the largest subgraph in which every user and
+   every item has at least ``user_core`` / ``item_core`` interactions);
+6. contiguous ids from 1 (0 is the padding id), users and items in raw-id order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import io
+from . import processed
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "user_core": 5,
+    "item_core": 5,
+    "duplicates": "keep_first",
+    "date_start": None,
+    "date_end": None,
+    "text_fields": ["title"],
+    "text_style": "key_value",
+    "missing_text": "drop",
+    "placeholder_text": "unknown item",
+}
+
+
+@dataclass
+class Processed:
+    interactions: pd.DataFrame  # user_id, item_id, timestamp
+    items: pd.DataFrame  # item_id, raw_id, text
+    users: pd.DataFrame  # user_id, raw_id
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def item_texts(items: pd.DataFrame, fields: list[str], style: str) -> pd.Series:
+    """One text per item from the given metadata fields, in the given order.
+
+    ``key_value`` gives ``"title is X; brand is Y"`` (the LLM-ESR / LLMEmb prompt style);
+    ``values`` joins the bare values with ``"; "``. Empty fields are left out.
+    """
+    missing = [f for f in fields if f not in items.columns]
+    if missing:
+        raise KeyError(
+            f"text_fields {missing} are not item metadata fields; available: "
+            f"{[c for c in items.columns if c != 'item']}"
+        )
+    parts = []
+    for f in fields:
+        values = items[f].fillna("").astype(str).str.strip()
+        if style == "key_value":
+            label = f.replace("_", " ")
+            parts.append(values.where(values == "", label + " is " + values))
+        elif style == "values":
+            parts.append(values)
+        else:
+            raise ValueError(f"text_style must be 'key_value' or 'values', got {style!r}")
+    joined = pd.concat(parts, axis=1).apply(lambda row: "; ".join(v for v in row if v), axis=1)
+    return joined.astype(str) if len(joined) else pd.Series([], dtype=str)
+
+
+def k_core(users: np.ndarray, items: np.ndarray, user_core: int, item_core: int) -> np.ndarray:
+    """Boolean mask of the interactions that survive iterative k-core filtering.
+
+    Repeatedly drops users with fewer than ``user_core`` and items with fewer than
+    ``item_core`` remaining interactions until nothing changes. The fixed point is the
+    largest sub-graph with those minimum degrees (each removal is forced: a vertex below
+    the threshold can be in no such sub-graph), so the order of removals does not matter.
+    """
+    keep = np.ones(len(users), dtype=bool)
+    u_codes = pd.factorize(users)[0]
+    i_codes = pd.factorize(items)[0]
+    while True:
+        u_deg = np.bincount(u_codes[keep], minlength=u_codes.max() + 1 if len(u_codes) else 0)
+        i_deg = np.bincount(i_codes[keep], minlength=i_codes.max() + 1 if len(i_codes) else 0)
+        bad = keep & ((u_deg[u_codes] < user_core) | (i_deg[i_codes] < item_core))
+        if not bad.any():
+            return keep
+        keep &= ~bad
+
+
+def _id_order(raw_ids: pd.Series) -> np.ndarray:
+    """Unique raw ids in a stable, human order: numeric when every id is an integer."""
+    unique = pd.unique(raw_ids)
+    numeric = pd.to_numeric(pd.Series(unique), errors="coerce")
+    if numeric.notna().all():
+        return unique[np.argsort(numeric.to_numpy(), kind="stable")]
+    return np.sort(unique.astype(str))
+
+
+def preprocess(
+    interactions: pd.DataFrame, items: pd.DataFrame, settings: dict[str, Any]
+) -> Processed:
+    """Apply the steps in the module docstring; returns the processed tables and counts."""
+    s = {**DEFAULTS, **settings}
+    counts: dict[str, int] = {"raw_interactions": len(interactions)}
+    inter = interactions[["user", "item", "timestamp"]].copy()
+    inter["user"] = inter["user"].astype(str)
+    inter["item"] = inter["item"].astype(str)
+    inter["raw_order"] = np.arange(len(inter))
+
+    # 1. date window (inclusive start, exclusive end), in UTC
+    if s["date_start"] is not None or s["date_end"] is not None:
+        in_window = np.ones(len(inter), dtype=bool)
+        if s["date_start"] is not None:
+            in_window &= inter["timestamp"] >= _unix(s["date_start"])
+        if s["date_end"] is not None:
+            in_window &= inter["timestamp"] < _unix(s["date_end"])
+        counts["dropped_outside_date_window"] = int((~in_window).sum())
+        inter = inter[in_window]
+
+    # 2. item texts
+    meta = items.copy()
+    meta["item"] = meta["item"].astype(str)
+    meta["text"] = item_texts(meta, list(s["text_fields"]), s["text_style"])
+    text_of = dict(zip(meta["item"], meta["text"]))
+    texts = inter["item"].map(text_of).fillna("")
+    no_text = texts == ""
+    counts["items_without_text"] = int(inter.loc[no_text, "item"].nunique())
+    if s["missing_text"] == "drop":
+        counts["dropped_items_without_text"] = counts["items_without_text"]
+        counts["dropped_interactions_without_text"] = int(no_text.sum())
+        inter = inter[~no_text]
+    elif s["missing_text"] == "placeholder":
+        for item in inter.loc[no_text, "item"].unique():
+            text_of[item] = s["placeholder_text"]
+    else:
+        raise ValueError(f"missing_text must be 'drop' or 'placeholder', got {s['missing_text']!r}")
+
+    # 3. chronological order, ties broken by raw file order
+    inter = inter.sort_values(["user", "timestamp", "raw_order"], kind="stable")
+
+    # 4. duplicate (user, item) pairs
+    mode = s["duplicates"]
+    if mode in ("keep_first", "keep_last"):
+        dup = inter.duplicated(["user", "item"], keep="first" if mode == "keep_first" else "last")
+        counts["dropped_duplicates"] = int(dup.sum())
+        inter = inter[~dup]
+    elif mode != "keep_all":
+        raise ValueError(f"duplicates must be keep_first, keep_last or keep_all, got {mode!r}")
+
+    # 5. iterative k-core
+    keep = k_core(
+        inter["user"].to_numpy(), inter["item"].to_numpy(), s["user_core"], s["item_core"]
+    )
+    counts["dropped_by_k_core"] = int((~keep).sum())
+    inter = inter[keep]
+    if inter.empty:
+        raise ValueError(
+            f"no interactions left after the {s['user_core']}/{s['item_core']}-core filter"
+        )
+
+    # 6. contiguous ids
+    user_raw = _id_order(inter["user"])
+    item_raw = _id_order(inter["item"])
+    user_id = pd.Series(np.arange(1, len(user_raw) + 1), index=user_raw)
+    item_id = pd.Series(np.arange(1, len(item_raw) + 1), index=item_raw)
+    out = pd.DataFrame(
+        {
+            "user_id": inter["user"].map(user_id).to_numpy(),
+            "item_id": inter["item"].map(item_id).to_numpy(),
+            "timestamp": inter["timestamp"].to_numpy(dtype=np.int64),
+            "raw_order": inter["raw_order"].to_numpy(),
+        }
+    )
+    out = out.sort_values(["user_id", "timestamp", "raw_order"], kind="stable")
+    out = out.drop(columns="raw_order").reset_index(drop=True)
+    items_out = pd.DataFrame(
+        {
+            "item_id": item_id.to_numpy(),
+            "raw_id": item_raw,
+            "text": [text_of[i] for i in item_raw],
+        }
+    )
+    users_out = pd.DataFrame({"user_id": user_id.to_numpy(), "raw_id": user_raw})
+    return Processed(out, items_out, users_out, counts)
+
+
+def statistics(p: Processed) -> dict[str, float]:
+    """Users, items, interactions, average sequence length and sparsity."""
+    n_users, n_items, n_inter = len(p.users), len(p.items), len(p.interactions)
+    return {
+        "users": n_users,
+        "items": n_items,
+        "interactions": n_inter,
+        "avg_length": n_inter / n_users,
+        "sparsity": 1.0 - n_inter / (n_users * n_items),
+    }
+
+
+def write_processed(
+    p: Processed, folder: str | Path, dataset: str, settings: dict, problems: dict
+) -> dict:
+    """Write the processed folder (each file atomically) and return its summary."""
+    folder = Path(folder)
+    summary = {
+        "dataset": dataset,
+        "statistics": statistics(p),
+        "counts": p.counts,
+        "raw_problems": problems,
+        "settings": {**DEFAULTS, **settings},
+    }
+    io.write_table(folder / processed.INTERACTIONS, p.interactions)
+    io.write_table(folder / processed.ITEMS, p.items)
+    io.write_table(folder / processed.USERS, p.users)
+    io.write_json(folder / processed.SUMMARY, summary)
+    return summary
+
+
+def _unix(date: str) -> int:
+    return int(pd.Timestamp(date, tz="UTC").timestamp())
+
+
+STATS_FORMATS = {
+    "users": "{:,}".format,
+    "items": "{:,}".format,
+    "interactions": "{:,}".format,
+    "avg_length": "{:.2f}".format,
+    "sparsity": "{:.2%}".format,
+}
+
+
+def statistics_table(summaries: list[dict]) -> pd.DataFrame:
+    """One row per dataset: the statistics plus the data-quality counts."""
+    rows = []
+    for s in summaries:
+        row = {"dataset": s["dataset"], **s["statistics"]}
+        problems = dict(s.get("raw_problems", {}))
+        row["raw_problems"] = int(sum(problems.values()))
+        row["dropped_no_text"] = s["counts"].get("dropped_interactions_without_text", 0)
+        row["dropped_duplicates"] = s["counts"].get("dropped_duplicates", 0)
+        row["dropped_k_core"] = s["counts"].get("dropped_by_k_core", 0)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,33 @@
+# Training and evaluation: one job per grid cell (dataset x backbone x method x seed).
+
+
+rule train:
+    """Train one backbone with one method's item table; evaluate the best epoch."""
+    input:
+        unpack(method_inputs),
+        interactions="results/data/{dataset}/interactions.tsv",
+        item_table="results/data/{dataset}/items.tsv",
+        summary="results/data/{dataset}/summary.json",
+    output:
+        metrics="results/runs/{dataset}/{backbone}/{method}/seed{seed}/metrics.json",
+        history="results/runs/{dataset}/{backbone}/{method}/seed{seed}/history.csv",
+        settings="results/runs/{dataset}/{backbone}/{method}/seed{seed}/settings.json",
+    log:
+        "logs/train/{dataset}/{backbone}/{method}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/{dataset}/{backbone}/{method}/seed{seed}.tsv"
+    retries: 1
+    conda:
+        "../../envs/llmrec.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+        runtime=lambda wc, attempt: 240 * attempt,
+    params:
+        settings=run_settings,
+        # Resumable training state lives outside the declared outputs, which
+        # Snakemake deletes when a job fails.
+        state_dir=lambda wc: "results/state/{dataset}/{backbone}/{method}/seed{seed}".format(**wc),
+    script:
+        "../scripts/train.py"
