@@ -16,9 +16,9 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 
 
+# Everything the selected experiment can produce today.
 rule all:
     default_target: True
-    """Everything the selected experiment can produce today."""
     input:
         dataset_stats=DATASET_STATS_TABLES,
         runs=run_targets(implemented_only=True),
