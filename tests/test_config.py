@@ -80,7 +80,7 @@ def test_dataset_preprocess_merges_defaults_and_overrides(config):
     merged = dataset_preprocess(config, "yelp")
     assert merged["user_core"] == config["preprocess"]["user_core"]
     assert merged["text_fields"] == ["name", "categories", "city", "state"]
-    assert merged["date_start"] == "2019-01-01"
+    assert (merged["date_start"], merged["date_end"]) == ("2000-01-01", "2020-01-01")
 
 
 def test_workflow_stops_before_any_job_on_bad_config(workdir: Path):

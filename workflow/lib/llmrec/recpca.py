@@ -1,0 +1,86 @@
+"""Rec-PCA: PCA that also keeps co-occurring items close (TF-LLMER's second component).
+
+Reconstruction (paper-spec §1.2, Step C): with X-bar the centred (and by default
+row-normalised) LLM item vectors and L a Laplacian of the training co-occurrence graph,
+
+    max_W  tr(W^T X^T X W) - alpha * tr(W^T X^T L X W)   s.t.  W^T W = I_d,
+
+i.e. retained variance minus alpha times the graph total variation of Z = X W. By Ky
+Fan's maximum principle the optimum is the top-d eigenvectors of
+M = X^T (I - alpha L) X; alpha = 0 is plain PCA. Cost: one sparse product L X, one
+dense D x D Gram product and one D x D eigendecomposition; no items x items matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+import torch
+
+
+@dataclass(frozen=True)
+class Projection:
+    z: np.ndarray  # (N, d) projected item vectors, float32
+    w: np.ndarray  # (D, d) orthonormal columns
+    eigenvalues: np.ndarray  # (d,) of M, descending
+    mean: np.ndarray  # (D,) the subtracted mean (zeros if not centred)
+
+
+def prepare(x: np.ndarray, pre_l2norm: bool = True, center: bool = True):
+    """Row-normalise (removes the norm disparity before the reduction), then centre."""
+    x = np.asarray(x, dtype=np.float32)
+    if not np.isfinite(x).all():
+        raise ValueError("item vectors contain NaN or infinite values")
+    if pre_l2norm:
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        if (norms == 0).any():
+            raise ValueError(f"item rows {np.flatnonzero(norms.ravel() == 0)[:5]} are all zero")
+        x = x / norms
+    mean = x.mean(axis=0) if center else np.zeros(x.shape[1], dtype=np.float32)
+    return (x - mean).astype(np.float32), mean
+
+
+def objective_matrix(xbar: np.ndarray, lap: sp.spmatrix | None, alpha: float) -> np.ndarray:
+    """M = X^T (I - alpha L) X, symmetrised, in float64 (D x D)."""
+    right = xbar if (alpha == 0 or lap is None) else xbar - alpha * np.asarray(
+        lap @ xbar, dtype=np.float32
+    )
+    # one dense GEMM through torch (MKL), the only O(N D^2) step
+    m = (torch.from_numpy(np.ascontiguousarray(xbar.T)) @ torch.from_numpy(right)).double()
+    m = m.numpy()
+    return (m + m.T) / 2
+
+
+def rec_pca(
+    x: np.ndarray,
+    lap: sp.spmatrix | None,
+    d: int,
+    alpha: float,
+    pre_l2norm: bool = True,
+    center: bool = True,
+) -> Projection:
+    """Top-d Rec-PCA projection of item vectors ``x`` (N x D); ``alpha=0`` is PCA."""
+    if not 1 <= d <= x.shape[1]:
+        raise ValueError(f"output dimension d={d} must lie in 1..{x.shape[1]}")
+    if lap is not None and lap.shape != (x.shape[0], x.shape[0]):
+        raise ValueError(f"Laplacian shape {lap.shape} does not match {x.shape[0]} items")
+    xbar, mean = prepare(x, pre_l2norm, center)
+    m = objective_matrix(xbar, lap, alpha)
+    dim = m.shape[0]
+    values, vectors = scipy.linalg.eigh(m, subset_by_index=[dim - d, dim - 1])
+    values, vectors = values[::-1], vectors[:, ::-1]
+    # fix each eigenvector's sign (largest-magnitude entry positive) for determinism
+    signs = np.sign(vectors[np.abs(vectors).argmax(axis=0), np.arange(d)])
+    vectors = vectors * np.where(signs == 0, 1, signs)
+    z = (xbar.astype(np.float64) @ vectors).astype(np.float32)
+    return Projection(z=z, w=vectors, eigenvalues=values, mean=mean)
+
+
+def objective(xbar: np.ndarray, lap: sp.spmatrix | None, w: np.ndarray, alpha: float) -> float:
+    """tr(W^T X^T X W) - alpha tr(W^T X^T L X W) for a given W (for checks)."""
+    z = xbar.astype(np.float64) @ w
+    tv = 0.0 if lap is None else float(np.sum(z * (lap @ z)))
+    return float(np.sum(z * z)) - alpha * tv
