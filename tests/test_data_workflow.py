@@ -14,6 +14,8 @@ import yaml
 from conftest import snakemake
 from llmrec.data import processed
 
+from httpserver import server  # noqa: F401 (fixture)
+
 
 def set_config(workdir: Path, **changes) -> None:
     config = yaml.safe_load((workdir / "config.yaml").read_text())
@@ -65,6 +67,7 @@ def test_user_atomic_dataset_end_to_end(workdir: Path):
     config["datasets"]["toy"] = {
         "source": "atomic",
         "path": "mydata",
+        "name": "toy",
         "fields": {"user": "uid", "item": "iid", "time": "ts"},
         "preprocess": {"text_fields": ["title"], "user_core": 3, "item_core": 3},
     }
@@ -84,3 +87,70 @@ def test_yelp_missing_files_say_where_to_get_them(workdir: Path):
     for text in ("business.yelp.com", "yelp_academic_dataset_review.json", "resources/yelp"):
         assert text in log
     assert not (workdir / "results/raw/yelp/yelp/interactions.tsv").exists()
+
+
+def amazon_files(n_users=8, n_items=6):
+    """A 5-core-like review file and a metadata file in Amazon 2018's gzipped JSON lines."""
+    reviews = []
+    for u in range(n_users):
+        for k in range(4):
+            item = (u + k) % n_items
+            reviews.append(
+                {"reviewerID": f"R{u}", "asin": f"B{item:04d}", "unixReviewTime": 1_500_000_000
+                 + 86400 * k + u, "overall": 5.0, "reviewText": "fine"}
+            )
+    meta = [
+        {"asin": f"B{i:04d}", "title": f"Ball <b>{i}</b>", "brand": "Acme",
+         "category": ["Sports & Outdoors", "Balls"], "description": ["Round.", "Bouncy."]}
+        for i in range(n_items)
+    ]
+    lines = lambda rows: "".join(json.dumps(r) + "\n" for r in rows).encode()  # noqa: E731
+    return gzip.compress(lines(reviews), mtime=0), gzip.compress(lines(meta), mtime=0)
+
+
+def test_amazon_chain_downloads_parses_and_preprocesses(workdir: Path, server):
+    reviews, meta = amazon_files()
+    server.files["/reviews.json.gz"] = reviews
+    server.files["/meta.json.gz"] = meta
+    set_config(
+        workdir,
+        **{
+            "experiments.embedded.datasets": ["sports"],
+            "datasets.sports.reviews_url": server.url("/reviews.json.gz"),
+            "datasets.sports.meta_url": server.url("/meta.json.gz"),
+            "datasets.sports.meta_size": len(meta),
+            "datasets.sports.preprocess.user_core": 3,
+            "datasets.sports.preprocess.item_core": 3,
+        },
+    )
+    snakemake("--cores", "2", "data", cwd=workdir)
+    assert (workdir / "resources/amazon2018/sports/reviews.json.gz").read_bytes() == reviews
+    assert (workdir / "resources/amazon2018/sports/meta.json.gz.sha256").exists()
+    data = processed.load(workdir / "results/data/sports")
+    assert (data.n_users, data.n_items, data.n_interactions) == (8, 6, 32)
+    assert data.item_texts[0] == (
+        "title is Ball 0; brand is Acme; category is Sports & Outdoors, Balls; "
+        "description is Round. Bouncy."
+    )
+    stats = pd.read_csv(workdir / "results/tables/dataset_stats.csv")
+    assert list(stats["dataset"]) == ["sports"]
+
+
+def test_amazon_size_pin_mismatch_fails_without_output(workdir: Path, server):
+    reviews, meta = amazon_files()
+    server.files["/reviews.json.gz"] = reviews
+    server.files["/meta.json.gz"] = meta
+    set_config(
+        workdir,
+        **{
+            "experiments.embedded.datasets": ["cds"],
+            "datasets.cds.reviews_url": server.url("/reviews.json.gz"),
+            "datasets.cds.meta_url": server.url("/meta.json.gz"),
+            "datasets.cds.reviews_size": len(reviews) + 1,
+        },
+    )
+    result = snakemake("--cores", "1", "data", cwd=workdir, check=False)
+    assert result.returncode != 0
+    assert not (workdir / "resources/amazon2018/cds/reviews.json.gz").exists()
+    log = (workdir / "logs/download_amazon/cds.reviews.log").read_text()
+    assert str(len(reviews) + 1) in log

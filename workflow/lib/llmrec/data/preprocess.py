@@ -226,6 +226,7 @@ def _unix(date: str) -> int:
     return int(pd.Timestamp(date, tz="UTC").timestamp())
 
 
+STATS_COLUMNS = ("users", "items", "interactions", "avg_length", "sparsity")
 STATS_FORMATS = {
     "users": "{:,}".format,
     "items": "{:,}".format,
@@ -239,7 +240,8 @@ def statistics_table(summaries: list[dict]) -> pd.DataFrame:
     """One row per dataset: the statistics plus the data-quality counts."""
     rows = []
     for s in summaries:
-        row = {"dataset": s["dataset"], **s["statistics"]}
+        stats = s["statistics"]
+        row = {"dataset": s["dataset"], **{k: stats[k] for k in STATS_COLUMNS}}
         problems = dict(s.get("raw_problems", {}))
         row["raw_problems"] = int(sum(problems.values()))
         row["dropped_no_text"] = s["counts"].get("dropped_interactions_without_text", 0)
