@@ -28,6 +28,16 @@ def snakemake(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.Co
 
 
 @pytest.fixture
+def server():
+    """A local HTTP server with Range support (see httpserver.py)."""
+    from httpserver import Server
+
+    s = Server()
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A copy of the workflow (code and config, no results) to run in isolation."""
     for name in ("Snakefile", "config.yaml", "workflow", "envs", "profiles"):

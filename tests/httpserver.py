@@ -6,7 +6,6 @@ import http.server
 import re
 import threading
 
-import pytest
 
 
 class Server:
@@ -74,10 +73,3 @@ class Server:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture
-def server():
-    s = Server()
-    yield s
-    s.close()

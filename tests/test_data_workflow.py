@@ -8,13 +8,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import yaml
 
 from conftest import snakemake
 from llmrec.data import processed
 
-from httpserver import server  # noqa: F401 (fixture)
 
 
 def set_config(workdir: Path, **changes) -> None:

@@ -13,7 +13,6 @@ import pytest
 from llmrec.data import download
 from llmrec.data.download import DownloadError, fetch
 
-from httpserver import Server, server  # noqa: F401 (fixture)
 
 
 def gzip_payload(n_lines: int = 4000, seed: int = 0) -> bytes:
