@@ -13,6 +13,8 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/embed.smk"
+include: "workflow/rules/tf_llmer.smk"
 include: "workflow/rules/train.smk"
 
 

@@ -96,6 +96,10 @@ wildcard_constraints:
     method=f"({_alternatives(ALL_METHODS)})(~(alpha|K)=[0-9.]+)?",
     seed=r"\d+",
     kind="reviews|meta",
+    model=_alternatives(config["models"]),
+    alpha=r"[0-9.]+",
+    K=r"\d+",
+    d=r"\d+",
 
 
 def dataset_source(dataset):
@@ -149,19 +153,64 @@ onstart:
         )
 
 
+def encode_inputs(wildcards):
+    """Item texts, plus the cached model folder for models that need caching."""
+    inputs = {"item_table": f"results/data/{wildcards.dataset}/items.tsv"}
+    if config["models"][wildcards.model]["spec"]["source"] in ("package_gguf", "hub"):
+        inputs["model"] = f"results/models/{wildcards.model}"
+    return inputs
+
+
+TF_LLMER_METHODS = ("TF-LLMER", "TF-LLMER-wo-norm", "TF-LLMER-wo-RecPCA", "TF-LLMER-wo-both")
+PCA_ONLY_METHODS = ("TF-LLMER-wo-RecPCA", "TF-LLMER-wo-both")
+
+
+def tf_llmer_vectors(wildcards):
+    """The Rec-PCA (or PCA) output a TF-LLMER variant starts from."""
+    params = {**config["tf_llmer"], **method_overrides(wildcards.method)}
+    alpha, k = params["alpha"], params["K"]
+    if base_method(wildcards.method) in PCA_ONLY_METHODS or alpha == 0:
+        alpha, k = 0, 0  # vanilla PCA builds no graph
+    d = config["training"]["hidden_size"]
+    model = EXP["llm"]
+    return f"results/recpca/{wildcards.dataset}/{model}/d{d}_alpha{alpha}_K{k}.npy"
+
+
 def method_inputs(wildcards):
-    """Extra inputs a method needs (LLM item vectors, graphs, ...); none yet."""
+    """Extra inputs a method needs from earlier stages (item vectors, ...)."""
+    method = base_method(wildcards.method)
+    if method in TF_LLMER_METHODS:
+        return {"item_vectors": tf_llmer_vectors(wildcards)}
     return {}
 
 
+def method_settings(method):
+    """The config section a method reads its own keys from."""
+    if method in TF_LLMER_METHODS:
+        return {**config["tf_llmer"], "llm": EXP["llm"]}
+    return dict(config.get("methods", {}).get(method, {}))
+
+
 def run_settings(wildcards):
-    """Everything that defines one run, recorded next to its metrics."""
+    """Everything that defines one run: training, backbone and method settings, seed."""
     method = base_method(wildcards.method)
     return {
-        "dataset": wildcards.dataset,
+        **config["training"],
+        **config["backbones"][wildcards.backbone],
+        **method_settings(method),
+        **method_overrides(wildcards.method),
+        "diagnostics": config["diagnostics"],
         "backbone": wildcards.backbone,
         "method": method,
         "method_id": wildcards.method,
+        "dataset": wildcards.dataset,
         "seed": int(wildcards.seed),
-        "overrides": method_overrides(wildcards.method),
     }
+
+
+def eval_inputs(wildcards):
+    """The saved sampled negatives, when the sampled protocol is configured."""
+    if config["training"]["eval_protocol"] != "sampled":
+        return {}
+    n = config["training"]["sampled_negatives"]
+    return {"negatives": f"results/data/{wildcards.dataset}/negatives{n}.npy"}

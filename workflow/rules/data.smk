@@ -139,3 +139,21 @@ rule dataset_stats:
         "../../envs/llmrec.yaml"
     script:
         "../scripts/dataset_stats.py"
+
+
+rule draw_negatives:
+    """Sampled protocol: n negatives per user, drawn once (seeded) and shared by all runs."""
+    input:
+        interactions="results/data/{dataset}/interactions.tsv",
+        item_table="results/data/{dataset}/items.tsv",
+        summary="results/data/{dataset}/summary.json",
+    output:
+        "results/data/{dataset}/negatives{n}.npy",
+    params:
+        seed=config["training"]["negatives_seed"],
+    log:
+        "logs/draw_negatives/{dataset}.{n}.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    script:
+        "../scripts/draw_negatives.py"

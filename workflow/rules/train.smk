@@ -5,6 +5,7 @@ rule train:
     """Train one backbone with one method's item table; evaluate the best epoch."""
     input:
         unpack(method_inputs),
+        unpack(eval_inputs),
         interactions="results/data/{dataset}/interactions.tsv",
         item_table="results/data/{dataset}/items.tsv",
         summary="results/data/{dataset}/summary.json",
@@ -12,6 +13,7 @@ rule train:
         metrics="results/runs/{dataset}/{backbone}/{method}/seed{seed}/metrics.json",
         history="results/runs/{dataset}/{backbone}/{method}/seed{seed}/history.csv",
         settings="results/runs/{dataset}/{backbone}/{method}/seed{seed}/settings.json",
+        initial_norms="results/runs/{dataset}/{backbone}/{method}/seed{seed}/initial_item_norms.npy",
     log:
         "logs/train/{dataset}/{backbone}/{method}/seed{seed}.log",
     benchmark:

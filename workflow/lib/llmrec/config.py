@@ -84,6 +84,12 @@ def _cross_check(config: dict[str, Any]) -> list[str]:
             f"allowed: {', '.join(map(repr, experiments))}"
         )
     for name, exp in experiments.items():
+        for key in ("llm", "sentence_encoder"):
+            if exp[key] not in config["models"]:
+                problems.append(
+                    f"config key 'experiments.{name}.{key}': {exp[key]!r} is not defined "
+                    f"under 'models'; defined: {', '.join(map(repr, config['models']))}"
+                )
         for i, ds in enumerate(exp["datasets"]):
             if ds not in config["datasets"]:
                 problems.append(

@@ -87,3 +87,71 @@ def alignment_tv(table: np.ndarray, lap: sp.spmatrix) -> float:
     e = np.asarray(table, dtype=np.float64)
     e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
     return float(np.sum(e * (lap @ e)) / np.sum(e * e))
+
+
+class EpochDiagnostics:
+    """Epoch hook for the trainer: rho, item-norm statistics and graph alignment.
+
+    rho is averaged (and its median logged) over a fixed, seeded sample of training
+    pairs (history = a prefix of a user's training sequence, positive = the next
+    item), so every epoch and every method sees the same sequences. The item table is
+    taken as the model scores with it (after normalisation where the method normalises).
+    """
+
+    def __init__(
+        self,
+        train_sequences,
+        n_items: int,
+        *,
+        sample_size: int = 256,
+        hard_negatives: int = 10,
+        renorm: bool = True,
+        seed: int = 0,
+        laplacian: sp.spmatrix | None = None,
+    ) -> None:
+        rng = np.random.default_rng(seed)
+        usable = [s for s in train_sequences if len(s) >= 2]
+        if not usable:
+            raise ValueError("rho needs training sequences of length >= 2")
+        picks = rng.integers(0, len(usable), size=sample_size)
+        self.pairs = []
+        for u in picks:
+            seq = usable[u]
+            cut = int(rng.integers(1, len(seq)))
+            self.pairs.append((np.asarray(seq[:cut]), int(seq[cut])))
+        self.n_items = n_items
+        self.hard_negatives = hard_negatives
+        self.renorm = renorm
+        self.laplacian = laplacian
+
+    def _batch(self, history_length: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        hist = torch.zeros(len(self.pairs), history_length, dtype=torch.long)
+        for row, (prefix, _) in enumerate(self.pairs):
+            tail = prefix[-history_length:]
+            hist[row, history_length - len(tail) :] = torch.as_tensor(tail)
+        pos = torch.tensor([p for _, p in self.pairs], dtype=torch.long)
+        return hist.to(device), pos.to(device)
+
+    @torch.no_grad()
+    def __call__(self, model, epoch: int) -> dict[str, float]:
+        was_training = model.training
+        model.eval()
+        try:
+            device = next(model.parameters()).device
+            hist, pos = self._batch(model.history_length, device)
+            emb = model.item_embedding
+            table = emb.table()
+            h = model.sequence_representation(hist, table)
+            h_scaled, items = emb.scoring_operands(h, table)
+            scoring = torch.cat([items.new_zeros(1, items.shape[1]), items])  # row = item id
+            rho = effective_condition_numbers(
+                h_scaled, scoring, pos, self.hard_negatives, renorm=self.renorm
+            )
+            out = {"rho": float(rho.mean()), "rho_median": float(rho.median())}
+            vectors = items.detach().cpu().numpy()
+            out.update(norm_statistics(vectors))
+            if self.laplacian is not None:
+                out["alignment_tv"] = alignment_tv(vectors, self.laplacian)
+            return out
+        finally:
+            model.train(was_training)

@@ -84,3 +84,47 @@ def objective(xbar: np.ndarray, lap: sp.spmatrix | None, w: np.ndarray, alpha: f
     z = xbar.astype(np.float64) @ w
     tv = 0.0 if lap is None else float(np.sum(z * (lap @ z)))
     return float(np.sum(z * z)) - alpha * tv
+
+
+def reduce_for_dataset(
+    train_sequences, n_items: int, x: np.ndarray, d: int, alpha: float, settings: dict
+) -> tuple[Projection, dict]:
+    """Rec-PCA of a dataset's LLM item vectors over its *training* co-occurrence graph.
+
+    ``train_sequences`` must be the training parts only (``SequenceData.train_sequences``),
+    so that no validation or test item shapes the graph. ``settings``: ``K``,
+    ``k_mode`` (topk | window), ``window``, ``laplacian`` (sym | unnorm | rw),
+    ``pre_l2norm``, ``center``. ``alpha = 0`` is vanilla PCA and builds no graph.
+    Returns the projection and a summary (graph size, total variation of the output).
+    """
+    from . import graph
+
+    if x.shape[0] != n_items:
+        raise ValueError(f"item vectors have {x.shape[0]} rows, the dataset {n_items} items")
+    info: dict = {"alpha": alpha, "d": d, "input_dim": int(x.shape[1])}
+    lap = None
+    if alpha != 0:
+        a = graph.build_graph(
+            train_sequences,
+            n_items,
+            k=int(settings["K"]),
+            k_mode=settings.get("k_mode", "topk"),
+            window=int(settings.get("window", 1)),
+        )
+        lap = graph.laplacian(a, settings.get("laplacian", "sym"))
+        degree = np.asarray(a.sum(axis=1)).ravel()
+        info.update(
+            K=int(settings["K"]),
+            k_mode=settings.get("k_mode", "topk"),
+            window=int(settings.get("window", 1)),
+            laplacian=settings.get("laplacian", "sym"),
+            graph_edges=int(a.nnz // 2),
+            isolated_items=int((degree == 0).sum()),
+        )
+    proj = rec_pca(
+        x, lap, d, alpha, settings.get("pre_l2norm", True), settings.get("center", True)
+    )
+    if lap is not None:
+        info["output_total_variation"] = graph.total_variation(proj.z, lap)
+    info["retained_variance"] = float(proj.eigenvalues.sum())
+    return proj, info

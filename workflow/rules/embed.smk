@@ -1,0 +1,44 @@
+# Item representations: each dataset's item texts -> one vector per item, per model.
+
+
+rule cache_model:
+    """Load a model once (dequantizing a GGUF file, or fetching a hub id) into a folder."""
+    output:
+        model_dir=directory("results/models/{model}"),
+    params:
+        spec=lambda wc: config["models"][wc.model]["spec"],
+    log:
+        "logs/cache_model/{model}.log",
+    threads: 2
+    resources:
+        mem_mb=16000,
+        runtime=60,
+    conda:
+        "../../envs/llmrec.yaml"
+    script:
+        "../scripts/cache_model.py"
+
+
+rule encode_items:
+    """Item texts (in item-id order) -> X, float32 (items x hidden size), checked."""
+    input:
+        unpack(encode_inputs),
+    output:
+        vectors="results/reps/{dataset}/{model}.npy",
+        info="results/reps/{dataset}/{model}.json",
+    params:
+        spec=lambda wc: config["models"][wc.model]["spec"],
+        settings=config["encode"],
+    log:
+        "logs/encode_items/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/encode_items/{dataset}/{model}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=16000,
+        runtime=lambda wc, attempt: 120 * attempt,
+    conda:
+        "../../envs/llmrec.yaml"
+    script:
+        "../scripts/encode_items.py"

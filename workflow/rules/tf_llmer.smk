@@ -1,0 +1,28 @@
+# TF-LLMER: Rec-PCA of the LLM item vectors over the training co-occurrence graph.
+# alpha = 0 is vanilla PCA (the "w/o Rec-PCA" ablations), which needs no graph (K0).
+
+
+rule rec_pca:
+    """X (items x D) -> Z (items x d): top-d eigenvectors of X^T (I - alpha L) X."""
+    input:
+        vectors="results/reps/{dataset}/{model}.npy",
+        interactions="results/data/{dataset}/interactions.tsv",
+        item_table="results/data/{dataset}/items.tsv",
+        summary="results/data/{dataset}/summary.json",
+    output:
+        vectors="results/recpca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.npy",
+        info="results/recpca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.json",
+    params:
+        settings=config["tf_llmer"],
+    log:
+        "logs/rec_pca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.log",
+    benchmark:
+        "benchmarks/rec_pca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.tsv"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 24000 * attempt,
+        runtime=60,
+    conda:
+        "../../envs/llmrec.yaml"
+    script:
+        "../scripts/rec_pca.py"

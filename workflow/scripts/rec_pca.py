@@ -1,0 +1,32 @@
+"""Rec-PCA (or PCA, alpha = 0) of one dataset's LLM item vectors."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../lib")
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from llmrec import io, logs
+from llmrec.data import processed
+from llmrec.recpca import reduce_for_dataset
+
+
+def main():
+    import torch
+
+    torch.set_num_threads(max(1, snakemake.threads))
+    wc = snakemake.wildcards
+    data = processed.load(Path(snakemake.input.summary).parent)
+    x = np.load(snakemake.input.vectors)
+    settings = {**snakemake.params.settings, "K": int(wc.K)}
+    proj, info = reduce_for_dataset(
+        data.train_sequences(), data.n_items, x, int(wc.d), float(wc.alpha), settings
+    )
+    logging.getLogger("llmrec").info("Rec-PCA: %s", info)
+    io.write_npy(snakemake.output.vectors, proj.z)
+    io.write_json(snakemake.output.info, info)
+
+
+logs.run_logged(main, snakemake.log[0])
