@@ -149,11 +149,11 @@ rule draw_negatives:
         summary="results/data/{dataset}/summary.json",
     output:
         "results/data/{dataset}/negatives{n}.npy",
-    params:
-        seed=config["training"]["negatives_seed"],
     log:
         "logs/draw_negatives/{dataset}.{n}.log",
     conda:
         "../../envs/llmrec.yaml"
+    params:
+        seed=config["training"]["negatives_seed"],
     script:
         "../scripts/draw_negatives.py"

@@ -5,16 +5,16 @@ rule cache_model:
     """Load a model once (dequantizing a GGUF file, or fetching a hub id) into a folder."""
     output:
         model_dir=directory("results/models/{model}"),
-    params:
-        spec=lambda wc: config["models"][wc.model]["spec"],
     log:
         "logs/cache_model/{model}.log",
+    conda:
+        "../../envs/llmrec.yaml"
     threads: 2
     resources:
         mem_mb=16000,
         runtime=60,
-    conda:
-        "../../envs/llmrec.yaml"
+    params:
+        spec=lambda wc: config["models"][wc.model]["spec"],
     script:
         "../scripts/cache_model.py"
 
@@ -26,19 +26,19 @@ rule encode_items:
     output:
         vectors="results/reps/{dataset}/{model}.npy",
         info="results/reps/{dataset}/{model}.json",
-    params:
-        spec=lambda wc: config["models"][wc.model]["spec"],
-        settings=config["encode"],
     log:
         "logs/encode_items/{dataset}/{model}.log",
     benchmark:
         "benchmarks/encode_items/{dataset}/{model}.tsv"
+    conda:
+        "../../envs/llmrec.yaml"
     threads: 2
     resources:
         gpu=1,
         mem_mb=16000,
         runtime=lambda wc, attempt: 120 * attempt,
-    conda:
-        "../../envs/llmrec.yaml"
+    params:
+        spec=lambda wc: config["models"][wc.model]["spec"],
+        settings=config["encode"],
     script:
         "../scripts/encode_items.py"

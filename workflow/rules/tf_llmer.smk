@@ -12,17 +12,17 @@ rule rec_pca:
     output:
         vectors="results/recpca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.npy",
         info="results/recpca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.json",
-    params:
-        settings=config["tf_llmer"],
     log:
         "logs/rec_pca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.log",
     benchmark:
         "benchmarks/rec_pca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.tsv"
+    conda:
+        "../../envs/llmrec.yaml"
     threads: 2
     resources:
         mem_mb=lambda wc, attempt: 24000 * attempt,
         runtime=60,
-    conda:
-        "../../envs/llmrec.yaml"
+    params:
+        settings=config["tf_llmer"],
     script:
         "../scripts/rec_pca.py"
