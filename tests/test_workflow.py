@@ -30,8 +30,8 @@ def grid_size(experiment: str) -> int:
 
 
 @pytest.mark.parametrize("experiment", ["embedded", "paper"])
-def test_dry_run_plans_the_full_grid(experiment):
-    result = snakemake("-n", "grid", "--config", f"experiment={experiment}")
+def test_dry_run_plans_the_full_grid(experiment, workdir):
+    result = snakemake("-n", "grid", "--config", f"experiment={experiment}", cwd=workdir)
     counts = job_counts(result.stdout)
     assert counts["train"] == grid_size(experiment)
     assert counts["preprocess"] == len(
@@ -40,21 +40,21 @@ def test_dry_run_plans_the_full_grid(experiment):
     assert counts["dataset_stats"] == 1
 
 
-def test_paper_grid_plans_downloads_and_yelp_import():
-    counts = job_counts(snakemake("-n", "grid", "--config", "experiment=paper").stdout)
+def test_paper_grid_plans_downloads_and_yelp_import(workdir):
+    counts = job_counts(snakemake("-n", "grid", "--config", "experiment=paper", cwd=workdir).stdout)
     assert counts["download_amazon"] == 4  # reviews + meta for sports and cds
     assert counts["import_amazon"] == 2
     assert counts["import_yelp"] == 1
 
 
-def test_default_target_dry_run():
-    result = snakemake("-n")
+def test_default_target_dry_run(workdir):
+    result = snakemake("-n", cwd=workdir)
     counts = job_counts(result.stdout)
     assert counts["dataset_stats"] == 1
 
 
-def test_slurm_profile_dry_run_selects_paper_experiment():
-    result = snakemake("-n", "grid", "--profile", "profiles/slurm")
+def test_slurm_profile_dry_run_selects_paper_experiment(workdir):
+    result = snakemake("-n", "grid", "--profile", "profiles/slurm", cwd=workdir)
     counts = job_counts(result.stdout)
     assert counts["train"] == grid_size("paper")
 

@@ -128,7 +128,7 @@ class EpochDiagnostics:
         hist = torch.zeros(len(self.pairs), history_length, dtype=torch.long)
         for row, (prefix, _) in enumerate(self.pairs):
             tail = prefix[-history_length:]
-            hist[row, history_length - len(tail) :] = torch.as_tensor(tail)
+            hist[row, history_length - len(tail) :] = torch.tensor(tail, dtype=torch.long)
         pos = torch.tensor([p for _, p in self.pairs], dtype=torch.long)
         return hist.to(device), pos.to(device)
 

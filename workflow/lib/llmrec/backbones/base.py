@@ -1,0 +1,97 @@
+"""What every backbone shares: settings, the item table, and the next-item objective.
+
+Sequences are **left-padded** everywhere (padding id 0 first, the most recent item in
+the last column), so the representation used for prediction is always the last column.
+Positions are counted back from the end of the window (the last column always has
+position ``max_len - 1``), so trimming leading all-padding columns from a batch does not
+change any result.
+
+A backbone has:
+
+* ``forward(item_seq, table=None) -> (B, L, d)`` hidden states, directly comparable with
+  the item vectors (``item_embedding.scores(h)``);
+* ``training_pairs(rows, generator) -> (inputs, labels)``: turns a batch of training
+  windows into model inputs and per-position labels (0 = no loss at this position);
+* ``sequence_representation(history, table=None) -> (B, d)``: the vector that scores the
+  next item after each history;
+* ``train_window`` / ``history_length``: the widths of the training windows and of the
+  prediction histories the trainer must build;
+* ``item_embedding``: the :class:`~llmrec.backbones.item_embedding.ItemEmbedding`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from .item_embedding import ItemEmbedding
+
+COMMON_DEFAULTS: dict[str, Any] = {
+    "hidden_size": 64,
+    "max_len": 50,
+    "dropout": 0.2,
+    "init_std": 0.02,
+}
+
+
+class SequentialBackbone(nn.Module):
+    """Base class: causal next-item prediction (SASRec, GRU4Rec); BERT4Rec overrides."""
+
+    DEFAULTS: ClassVar[dict[str, Any]] = COMMON_DEFAULTS
+    #: whether the ItemEmbedding must carry a [MASK] row
+    needs_mask_token: ClassVar[bool] = False
+
+    def __init__(self, item_embedding: ItemEmbedding, settings: dict[str, Any] | None = None):
+        super().__init__()
+        self.settings = self.resolve_settings(settings or {})
+        self.hidden_size = int(self.settings["hidden_size"])
+        self.max_len = int(self.settings["max_len"])
+        if item_embedding.dim != self.hidden_size:
+            raise ValueError(
+                f"{type(self).__name__}: item embedding has {item_embedding.dim} dims, "
+                f"hidden_size is {self.hidden_size}"
+            )
+        if self.needs_mask_token and not item_embedding.has_mask_token:
+            raise ValueError(f"{type(self).__name__} needs an ItemEmbedding with mask_token=True")
+        self.item_embedding = item_embedding
+
+    @classmethod
+    def resolve_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """This backbone's defaults overridden by the keys of ``settings`` it knows."""
+        return {key: settings.get(key, default) for key, default in cls.DEFAULTS.items()}
+
+    # ------------------------------------------------------------------ shapes
+    @property
+    def train_window(self) -> int:
+        """Width of one training row: max_len inputs plus the shifted-by-one last label."""
+        return self.max_len + 1
+
+    @property
+    def history_length(self) -> int:
+        return self.max_len
+
+    # ------------------------------------------------------------------ objective
+    def training_pairs(
+        self, rows: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next-item pairs at every position: inputs = row[:-1], labels = row[1:].
+
+        A label counts only where the input is an item too, i.e. the first item of a
+        sequence is never a target (RecSys'23 SASRec+ ``CausalLMDataset``).
+        """
+        inputs, labels = rows[:, :-1], rows[:, 1:]
+        return inputs, labels.masked_fill(inputs == 0, 0)
+
+    def sequence_representation(
+        self, history: torch.Tensor, table: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, history_length) left-padded histories -> (B, d) next-item query vectors."""
+        return self(history, table)[:, -1]
+
+    def positions(self, length: int, device: torch.device) -> torch.Tensor:
+        """Position ids of the last ``length`` columns of a ``max_len`` window."""
+        if length > self.max_len:
+            raise ValueError(f"sequence length {length} exceeds max_len {self.max_len}")
+        return torch.arange(self.max_len - length, self.max_len, device=device)

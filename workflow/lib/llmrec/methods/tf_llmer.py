@@ -1,0 +1,71 @@
+"""TF-LLMER (the paper's method) and its three ablations.
+
+Both components, as reconstructed (README, "What is a reconstruction"):
+
+* **Rec-PCA** reduces the LLM item vectors X to the backbone's hidden size with the
+  graph-regularised PCA of :mod:`llmrec.recpca` (``alpha > 0``); the ablation "w/o
+  Rec-PCA" uses vanilla PCA (``alpha = 0``). This happens in the ``rec_pca`` rule; the
+  method receives the reduced vectors as ``inputs["item_vectors"]``.
+* **Item-embedding normalisation**: every item row is projected onto the unit sphere at
+  every forward pass and scores are ``<h, e_i> / tau``; the ablation "w/o norm" trains
+  the table as it is.
+
+The reduced vectors initialise a trainable item table (``freeze_item_emb`` keeps it
+fixed instead).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..backbones.item_embedding import ItemEmbedding
+from . import register
+
+#: method name -> whether the item table is normalised; Rec-PCA vs PCA is the input's job
+VARIANTS = {
+    "TF-LLMER": True,
+    "TF-LLMER-wo-norm": False,
+    "TF-LLMER-wo-RecPCA": True,
+    "TF-LLMER-wo-both": False,
+}
+#: variants whose reduction is vanilla PCA (alpha = 0)
+PCA_ONLY = {"TF-LLMER-wo-RecPCA", "TF-LLMER-wo-both"}
+
+
+def _builder(normalize: bool):
+    def build(
+        n_items: int,
+        hidden_size: int,
+        settings: dict[str, Any],
+        inputs: dict | None = None,
+        *,
+        mask_token: bool = False,
+    ) -> ItemEmbedding:
+        if not inputs or "item_vectors" not in inputs:
+            raise ValueError("TF-LLMER needs inputs['item_vectors'] (the Rec-PCA output)")
+        vectors = np.load(inputs["item_vectors"]) if isinstance(
+            inputs["item_vectors"], (str, bytes)
+        ) or hasattr(inputs["item_vectors"], "__fspath__") else inputs["item_vectors"]
+        vectors = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
+        emb = ItemEmbedding(
+            n_items,
+            hidden_size,
+            mode="trainable",
+            vectors=vectors,
+            normalize=normalize,
+            tau=float(settings.get("tau", 1.0)) if normalize else 1.0,
+            normalize_h=bool(settings.get("normalize_h", False)) and normalize,
+            mask_token=mask_token,
+        )
+        if settings.get("freeze_item_emb", False):
+            emb.weight.requires_grad_(False)
+        return emb
+
+    return build
+
+
+for _name, _normalize in VARIANTS.items():
+    register(_name)(_builder(_normalize))

@@ -1,0 +1,36 @@
+"""Training and evaluation of the backbones: batching, loss, trainer, resumable state.
+
+Main entry: :func:`train_and_evaluate` (settings keys and defaults: :data:`DEFAULTS` plus
+the chosen backbone's ``DEFAULTS``).
+"""
+
+from .evaluation import EvaluationSet, evaluate, evaluate_ranks
+from .loss import softmax_cross_entropy
+from .runtime import resolve_device, seed_everything
+from .trainer import (
+    DEFAULTS,
+    RunResult,
+    build_model,
+    make_optimizer,
+    resolve_settings,
+    train_and_evaluate,
+    train_one_epoch,
+    training_rows,
+)
+
+__all__ = [
+    "DEFAULTS",
+    "EvaluationSet",
+    "RunResult",
+    "build_model",
+    "evaluate",
+    "evaluate_ranks",
+    "make_optimizer",
+    "resolve_device",
+    "resolve_settings",
+    "seed_everything",
+    "softmax_cross_entropy",
+    "train_and_evaluate",
+    "train_one_epoch",
+    "training_rows",
+]

@@ -1,0 +1,264 @@
+"""Train a backbone with full-softmax cross-entropy, early-stop on validation, test.
+
+Entry point: :func:`train_and_evaluate`. One settings dict configures the trainer
+(:data:`DEFAULTS`), the backbone (its class's ``DEFAULTS``) and the method (whatever keys
+the method's builder reads); unknown keys are simply passed along.
+
+Objective: SASRec/GRU4Rec predict the next item at every position of each training
+window (RecSys'23 SASRec+; ``train_windows="last"`` keeps their one window per user, the
+default ``"all"`` also cuts older windows from long users so that no interaction is left
+out); BERT4Rec recovers masked items. Logits are only formed for labelled positions, over all items, in chunks when
+positions x items exceeds ``max_logit_elements``.
+
+Early stopping: after every epoch the validation split is ranked; the epoch with the best
+``valid_metric`` is kept and its weights are used for the test split; training stops
+after ``patience`` epochs without a (strict) improvement.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+import torch
+
+from .. import backbones, methods
+from ..backbones.base import SequentialBackbone
+from . import state as state_io
+from .batching import PaddedRows, windows
+from .evaluation import EvaluationSet, evaluate
+from .loss import DEFAULT_MAX_LOGIT_ELEMENTS, softmax_cross_entropy
+from .runtime import capture_rng, keep_freed_memory, make_generator, preserved_rng, resolve_device, restore_rng, seed_everything
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "backbone": "SASRec",
+    "seed": 0,
+    "device": "auto",  # "auto": cuda if available, else cpu
+    "lr": 1e-3,
+    "weight_decay": 0.0,
+    "batch_size": 128,
+    "epochs": 200,
+    "patience": 20,  # epochs are cheap (one pass over the users), validation is noisy
+    "train_windows": "all",  # "last": one window per user; "all": also older windows
+    "window_stride": None,  # "all": distance between window ends; None = max_len (no overlap)
+    "max_logit_elements": DEFAULT_MAX_LOGIT_ELEMENTS,
+    "eval_batch_size": 1024,
+    "eval_protocol": "full",  # or "sampled" (needs negatives)
+    "filter_seen": False,
+    "valid_metric": "ndcg@10",
+    "cutoffs": [10, 20],
+    "keep_freed_memory": True,  # CPU: recycle large buffers (runtime.keep_freed_memory)
+}
+
+EpochHook = Callable[[SequentialBackbone, int], dict]
+MethodBuilder = Callable[..., Any]
+
+
+@dataclass
+class RunResult:
+    valid_metrics: dict[str, float]  # at the best epoch
+    test_metrics: dict[str, float]  # with the best epoch's weights
+    history: pd.DataFrame  # one row per epoch
+    best_epoch: int  # 1-based
+    model: SequentialBackbone = field(repr=False)  # holding the best weights
+    settings: dict[str, Any] = field(default_factory=dict)  # everything resolved
+
+
+def resolve_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
+    """Trainer and backbone defaults overridden by ``settings`` (other keys kept as given)."""
+    settings = dict(settings or {})
+    backbone_cls = backbones.get(settings.get("backbone", DEFAULTS["backbone"]))
+    return {**DEFAULTS, **backbone_cls.DEFAULTS, **settings}
+
+
+def build_model(
+    n_items: int,
+    settings: dict[str, Any],
+    method: str | MethodBuilder = "RandInit",
+    method_inputs: dict | None = None,
+) -> SequentialBackbone:
+    """The method builds the item table; the backbone is built around it."""
+    backbone_cls = backbones.get(settings["backbone"])
+    builder = methods.get(method) if isinstance(method, str) else method
+    item_embedding = builder(
+        n_items, int(settings["hidden_size"]), settings, method_inputs or {}, mask_token=backbone_cls.needs_mask_token
+    )
+    return backbone_cls(item_embedding, settings)
+
+
+def train_and_evaluate(
+    data,
+    method: str | MethodBuilder = "RandInit",
+    settings: dict[str, Any] | None = None,
+    state_dir: str | Path | None = None,
+    *,
+    method_inputs: dict | None = None,
+    negatives=None,
+    epoch_hooks: Sequence[EpochHook] = (),
+) -> RunResult:
+    """Train on ``data`` (a SequenceData) and return validation/test metrics and history.
+
+    ``method``: a registered method name (``llmrec.methods.available()``) or a builder
+    ``(n_items, hidden_size, settings, inputs, *, mask_token) -> ItemEmbedding``.
+    ``method_inputs``: what the builder needs besides settings (e.g. item vectors).
+    ``negatives``: (n_users, n) array for ``eval_protocol="sampled"``.
+    ``state_dir``: where the resumable state lives (None: no checkpointing). A finished
+    run found there is returned without retraining.
+    ``epoch_hooks``: ``hook(model, epoch) -> dict`` called after each epoch's validation,
+    with the global RNG preserved (diagnostics never change results); returned values are
+    added to the history row.
+    """
+    settings = resolve_settings(settings)
+    device = resolve_device(settings["device"])
+    method_name = method if isinstance(method, str) else getattr(method, "__qualname__", repr(method))
+    fingerprint = state_io.run_fingerprint(
+        {k: v for k, v in settings.items() if k != "device"}, method_name, method_inputs, data, device.type
+    )
+    if device.type == "cpu" and settings["keep_freed_memory"]:
+        keep_freed_memory()
+    seed = int(settings["seed"])
+    seed_everything(seed)
+    model = build_model(data.n_items, settings, method, method_inputs).to(device)
+    optimizer = make_optimizer(model, settings)
+    generator = make_generator(seed, device)
+
+    train_rows = training_rows(data, model, settings["train_windows"], device, settings["window_stride"])
+    eval_options = dict(
+        protocol=settings["eval_protocol"], filter_seen=settings["filter_seen"], batch_size=settings["eval_batch_size"]
+    )
+    cutoffs = tuple(settings["cutoffs"])
+    valid_set = EvaluationSet.build(*data.valid_split(), model.history_length, device, negatives)
+    test_set = EvaluationSet.build(*data.test_split(), model.history_length, device, negatives)
+    metric_key = settings["valid_metric"]
+
+    progress = {
+        "epoch": 0,
+        "history": [],
+        "best_metric": -float("inf"),
+        "best_epoch": 0,
+        "best_weights": _cpu_copy(model.state_dict()),
+        "stale_epochs": 0,
+        "finished": False,
+    }
+    saved = state_io.load(state_dir, fingerprint)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        restore_rng(saved["rng"], generator)
+        progress.update({key: saved[key] for key in progress})
+        log.info("resuming after epoch %d from %s", progress["epoch"], state_dir)
+
+    while not progress["finished"] and progress["epoch"] < settings["epochs"]:
+        epoch = progress["epoch"] + 1
+        started = time.perf_counter()
+        train_loss = train_one_epoch(model, optimizer, train_rows, generator, settings)
+        train_seconds = time.perf_counter() - started
+        valid = evaluate(model, valid_set, cutoffs=cutoffs, **eval_options)
+        row = {"epoch": epoch, "train_loss": train_loss, **{f"valid_{k}": v for k, v in valid.items()}}
+        row.update(train_seconds=train_seconds, epoch_seconds=time.perf_counter() - started)
+        for hook in epoch_hooks:
+            with preserved_rng():
+                row.update(hook(model, epoch) or {})
+        if valid[metric_key] > progress["best_metric"]:
+            progress.update(best_metric=valid[metric_key], best_epoch=epoch, stale_epochs=0)
+            progress["best_weights"] = _cpu_copy(model.state_dict())
+        else:
+            progress["stale_epochs"] += 1
+        progress["history"].append(row)
+        progress["epoch"] = epoch
+        progress["finished"] = progress["stale_epochs"] >= settings["patience"]
+        log.info(
+            "epoch %d loss %.4f valid %s %.4f (best %.4f @ %d) %.1fs",
+            epoch, train_loss, metric_key, valid[metric_key], progress["best_metric"],
+            progress["best_epoch"], row["epoch_seconds"],
+        )  # fmt: skip
+        if state_dir is not None:
+            _save(state_dir, fingerprint, model, optimizer, generator, progress)
+
+    model.load_state_dict(progress["best_weights"])
+    valid_metrics = evaluate(model, valid_set, cutoffs=cutoffs, **eval_options)
+    test_metrics = evaluate(model, test_set, cutoffs=cutoffs, **eval_options)
+    if state_dir is not None and not progress["finished"]:
+        progress["finished"] = True  # reached the epoch limit
+        _save(state_dir, fingerprint, model, optimizer, generator, progress)
+    return RunResult(
+        valid_metrics=valid_metrics,
+        test_metrics=test_metrics,
+        history=pd.DataFrame(progress["history"]),
+        best_epoch=progress["best_epoch"],
+        model=model,
+        settings=settings,
+    )
+
+
+def make_optimizer(model: SequentialBackbone, settings: dict[str, Any]) -> torch.optim.Optimizer:
+    # fused: one kernel for all parameters instead of ~10 small ops per parameter tensor
+    return torch.optim.Adam(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"], fused=True)
+
+
+def training_rows(
+    data, model: SequentialBackbone, mode: str, device: torch.device, stride: int | None = None
+) -> PaddedRows:
+    """The padded training windows of every user's training part (see ``windows``).
+
+    The default stride ``max_len`` makes every item a label once; a smaller stride gives
+    overlapping windows, i.e. older items are also trained on with a longer context.
+    """
+    return PaddedRows.build(
+        windows(
+            data.train_sequences(),
+            width=model.train_window,
+            stride=stride or model.max_len,
+            min_items=model.train_window - model.max_len + 1,  # causal: 2 items, cloze: 1
+            mode=mode,
+        ),
+        model.train_window,
+        device,
+    )
+
+
+def train_one_epoch(model, optimizer, train_rows: PaddedRows, generator, settings) -> float:
+    """One pass over the shuffled training rows; returns the mean loss per labelled position."""
+    model.train()
+    order = torch.randperm(len(train_rows), generator=generator, device=generator.device)
+    loss_sum = torch.zeros((), device=train_rows.rows.device)
+    n_labels = 0
+    min_width = model.train_window - model.max_len + 1
+    for start in range(0, len(train_rows), settings["batch_size"]):
+        batch = train_rows.batch(order[start : start + settings["batch_size"]], min_width)
+        inputs, labels = model.training_pairs(batch, generator)
+        table = model.item_embedding.table()  # once per step: lookup and scoring share it
+        hidden = model(inputs, table)
+        labelled = labels > 0
+        queries, items = model.item_embedding.scoring_operands(hidden[labelled], table)
+        targets = labels[labelled] - 1  # item id -> row of `items`
+        loss = softmax_cross_entropy(queries, items, targets, settings["max_logit_elements"])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach() * len(targets)
+        n_labels += len(targets)
+    return float(loss_sum) / max(n_labels, 1)
+
+
+def _cpu_copy(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in state_dict.items()}
+
+
+def _save(state_dir, fingerprint, model, optimizer, generator, progress) -> None:
+    state_io.save(
+        state_dir,
+        {
+            "fingerprint": fingerprint,
+            "model": _cpu_copy(model.state_dict()),
+            "optimizer": optimizer.state_dict(),
+            "rng": capture_rng(generator),
+            **progress,
+        },
+    )
