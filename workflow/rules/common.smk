@@ -26,11 +26,6 @@ ALL_METHODS = sorted({m for e in config["experiments"].values() for m in e["meth
 # Methods whose implementation has not landed yet, with the issue that brings it.
 # `rule all` leaves their runs out; `rule grid` plans them (snakemake -n grid).
 PENDING_METHODS = {
-    "RandInit": "issue 3",
-    "TF-LLMER": "issue 4",
-    "TF-LLMER-wo-norm": "issue 4",
-    "TF-LLMER-wo-RecPCA": "issue 4",
-    "TF-LLMER-wo-both": "issue 4",
     "LLMInit": "issue 5",
     "LLM-ESR": "issue 5",
     "AlphaFuse": "issue 5",
