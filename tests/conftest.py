@@ -27,6 +27,18 @@ def snakemake(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.Co
     return result
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: a second thread only adds overhead, and its synchronisation stalls
+    badly on a busy 2-core machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def server():
     """A local HTTP server with Range support (see httpserver.py)."""

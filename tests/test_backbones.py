@@ -13,15 +13,6 @@ from llmrec.data.processed import SequenceData
 from llmrec.training import train_and_evaluate
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second thread only adds overhead, and its synchronisation stalls
-    badly on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 N_ITEMS, HIDDEN, MAX_LEN = 30, 16, 8
 SETTINGS = {"hidden_size": HIDDEN, "max_len": MAX_LEN, "n_heads": 2, "inner_size": 32, "dropout": 0.1}
 

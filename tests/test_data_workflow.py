@@ -59,18 +59,19 @@ def write_atomic(folder: Path, name: str, n_users=12, n_items=8, per_user=6) -> 
     (folder / f"{name}.item").write_text("\n".join(items) + "\n")
 
 
+# config entry of the dataset that write_atomic(workdir / "mydata", "toy") creates
+ATOMIC_TOY = {
+    "source": "atomic",
+    "path": "mydata",
+    "name": "toy",
+    "fields": {"user": "uid", "item": "iid", "time": "ts"},
+    "preprocess": {"text_fields": ["title"], "user_core": 3, "item_core": 3},
+}
+
+
 def test_user_atomic_dataset_end_to_end(workdir: Path):
     write_atomic(workdir / "mydata", "toy")
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["datasets"]["toy"] = {
-        "source": "atomic",
-        "path": "mydata",
-        "name": "toy",
-        "fields": {"user": "uid", "item": "iid", "time": "ts"},
-        "preprocess": {"text_fields": ["title"], "user_core": 3, "item_core": 3},
-    }
-    config["experiments"]["embedded"]["datasets"] = ["toy"]
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    set_config(workdir, **{"datasets.toy": ATOMIC_TOY, "experiments.embedded.datasets": ["toy"]})
     snakemake("--cores", "2", "data", cwd=workdir)
     data = processed.load(workdir / "results/data/toy")
     assert (data.n_users, data.n_items, data.n_interactions) == (12, 8, 72)
@@ -106,21 +107,34 @@ def amazon_files(n_users=8, n_items=6):
     return gzip.compress(lines(reviews), mtime=0), gzip.compress(lines(meta), mtime=0)
 
 
-def test_amazon_chain_downloads_parses_and_preprocesses(workdir: Path, server):
+def serve_amazon(workdir: Path, server, dataset: str, **changes) -> tuple[bytes, bytes]:
+    """Serve the two Amazon files locally and point the dataset's URLs at them."""
     reviews, meta = amazon_files()
     server.files["/reviews.json.gz"] = reviews
     server.files["/meta.json.gz"] = meta
     set_config(
         workdir,
         **{
-            "experiments.embedded.datasets": ["sports"],
-            "datasets.sports.reviews_url": server.url("/reviews.json.gz"),
-            "datasets.sports.meta_url": server.url("/meta.json.gz"),
-            "datasets.sports.meta_size": len(meta),
+            "experiments.embedded.datasets": [dataset],
+            f"datasets.{dataset}.reviews_url": server.url("/reviews.json.gz"),
+            f"datasets.{dataset}.meta_url": server.url("/meta.json.gz"),
+            **changes,
+        },
+    )
+    return reviews, meta
+
+
+def test_amazon_chain_downloads_parses_and_preprocesses(workdir: Path, server):
+    reviews, meta = serve_amazon(
+        workdir,
+        server,
+        "sports",
+        **{
             "datasets.sports.preprocess.user_core": 3,
             "datasets.sports.preprocess.item_core": 3,
         },
     )
+    set_config(workdir, **{"datasets.sports.meta_size": len(meta)})
     snakemake("--cores", "2", "data", cwd=workdir)
     assert (workdir / "resources/amazon2018/sports/reviews.json.gz").read_bytes() == reviews
     assert (workdir / "resources/amazon2018/sports/meta.json.gz.sha256").exists()
@@ -135,18 +149,8 @@ def test_amazon_chain_downloads_parses_and_preprocesses(workdir: Path, server):
 
 
 def test_amazon_size_pin_mismatch_fails_without_output(workdir: Path, server):
-    reviews, meta = amazon_files()
-    server.files["/reviews.json.gz"] = reviews
-    server.files["/meta.json.gz"] = meta
-    set_config(
-        workdir,
-        **{
-            "experiments.embedded.datasets": ["cds"],
-            "datasets.cds.reviews_url": server.url("/reviews.json.gz"),
-            "datasets.cds.meta_url": server.url("/meta.json.gz"),
-            "datasets.cds.reviews_size": len(reviews) + 1,
-        },
-    )
+    reviews, _ = serve_amazon(workdir, server, "cds")
+    set_config(workdir, **{"datasets.cds.reviews_size": len(reviews) + 1})
     result = snakemake("--cores", "1", "data", cwd=workdir, check=False)
     assert result.returncode != 0
     assert not (workdir / "resources/amazon2018/cds/reviews.json.gz").exists()

@@ -14,15 +14,6 @@ from llmrec import metrics
 from llmrec.data.processed import SequenceData
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second thread only adds overhead, and its synchronisation stalls
-    badly on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def brute_force_rank(scores: np.ndarray, target: int, excluded: set[int]) -> int:
     """Pessimistic 0-based rank: other candidates scoring >= the target's score."""

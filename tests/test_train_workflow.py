@@ -8,19 +8,13 @@ import pandas as pd
 import yaml
 
 from conftest import snakemake
-from test_data_workflow import write_atomic
+from test_data_workflow import ATOMIC_TOY, write_atomic
 
 
 def tiny_config(workdir: Path) -> None:
     write_atomic(workdir / "mydata", "toy", n_users=30, n_items=12, per_user=7)
     config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["datasets"]["toy"] = {
-        "source": "atomic",
-        "path": "mydata",
-        "name": "toy",
-        "fields": {"user": "uid", "item": "iid", "time": "ts"},
-        "preprocess": {"text_fields": ["title"], "user_core": 3, "item_core": 3},
-    }
+    config["datasets"]["toy"] = ATOMIC_TOY
     config["experiments"]["embedded"].update(
         datasets=["toy"],
         methods=["RandInit", "TF-LLMER"],

@@ -14,15 +14,6 @@ from llmrec.training.evaluation import EvaluationSet
 from llmrec.training.state import STATE_FILE
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second thread only adds overhead, and its synchronisation stalls
-    badly on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 N_ITEMS = 120
 BASE = {
     "hidden_size": 16, "max_len": 10, "n_heads": 2, "inner_size": 32, "dropout": 0.2,
