@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from llmrec.data import processed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from llmrec.data import processed  # noqa: E402
 from llmrec.data.processed import SequenceData
 from llmrec.training import (
     EvaluationSet,
