@@ -180,10 +180,10 @@ def method_inputs(wildcards):
 
 
 def method_settings(method):
-    """The config section a method reads its own keys from."""
+    """The config section a method reads its own keys from (RandInit has none)."""
     if method in TF_LLMER_METHODS:
         return {**config["tf_llmer"], "llm": EXP["llm"]}
-    return dict(config.get("methods", {}).get(method, {}))
+    return {}
 
 
 def run_settings(wildcards):

@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from . import graph
+
 
 @dataclass(frozen=True)
 class Projection:
@@ -83,7 +85,7 @@ def rec_pca(
 def objective(xbar: np.ndarray, lap: sp.spmatrix | None, w: np.ndarray, alpha: float) -> float:
     """tr(W^T X^T X W) - alpha tr(W^T X^T L X W) for a given W (for checks)."""
     z = xbar.astype(np.float64) @ w
-    tv = 0.0 if lap is None else float(np.sum(z * (lap @ z)))
+    tv = 0.0 if lap is None else graph.total_variation(z, lap)
     return float(np.sum(z * z)) - alpha * tv
 
 
@@ -98,8 +100,6 @@ def reduce_for_dataset(
     ``pre_l2norm``, ``center``. ``alpha = 0`` is vanilla PCA and builds no graph.
     Returns the projection and a summary (graph size, total variation of the output).
     """
-    from . import graph
-
     if x.shape[0] != n_items:
         raise ValueError(f"item vectors have {x.shape[0]} rows, the dataset {n_items} items")
     info: dict = {"alpha": alpha, "d": d, "input_dim": int(x.shape[1])}

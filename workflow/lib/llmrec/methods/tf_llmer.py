@@ -16,6 +16,7 @@ fixed instead).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,6 @@ VARIANTS = {
     "TF-LLMER-wo-RecPCA": True,
     "TF-LLMER-wo-both": False,
 }
-#: variants whose reduction is vanilla PCA (alpha = 0)
-PCA_ONLY = {"TF-LLMER-wo-RecPCA", "TF-LLMER-wo-both"}
 
 
 def _builder(normalize: bool):
@@ -46,9 +45,9 @@ def _builder(normalize: bool):
     ) -> ItemEmbedding:
         if not inputs or "item_vectors" not in inputs:
             raise ValueError("TF-LLMER needs inputs['item_vectors'] (the Rec-PCA output)")
-        vectors = np.load(inputs["item_vectors"]) if isinstance(
-            inputs["item_vectors"], (str, bytes)
-        ) or hasattr(inputs["item_vectors"], "__fspath__") else inputs["item_vectors"]
+        vectors = inputs["item_vectors"]  # a .npy path (from the rule) or an array
+        if isinstance(vectors, (str, os.PathLike)):
+            vectors = np.load(vectors)
         vectors = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
         emb = ItemEmbedding(
             n_items,
