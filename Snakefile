@@ -15,7 +15,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/tf_llmer.smk"
+include: "workflow/rules/baselines.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"
 
 
 # Everything the selected experiment can produce today.
@@ -24,6 +26,7 @@ rule all:
     input:
         dataset_stats=DATASET_STATS_TABLES,
         runs=run_targets(implemented_only=True),
+        paper_outputs=paper_outputs(),
 
 
 rule data:

@@ -90,5 +90,6 @@ def test_workflow_stops_before_any_job_on_bad_config(workdir: Path):
     result = snakemake("-n", "--configfile", "bad.yaml", cwd=workdir, check=False)
     assert result.returncode != 0
     out = result.stdout + result.stderr
-    assert "experiments.embedded.methods[10]" in out and "'SASRec-but-better'" in out
+    position = len(cfg["experiments"]["embedded"]["methods"]) - 1
+    assert f"experiments.embedded.methods[{position}]" in out and "'SASRec-but-better'" in out
     assert "Job stats" not in out  # stopped before planning any job

@@ -93,7 +93,7 @@ def test_one_cell_end_to_end(tiny_data, tmp_path, method):
         inputs = {"item_vectors": str(tmp_path / "z.npy")}
     outputs = {k: str(tmp_path / f"{k}.{ext}") for k, ext in
                [("metrics", "json"), ("history", "csv"), ("settings", "json"),
-                ("initial_norms", "npy")]}
+                ("initial_norms", "npy"), ("test_ranks", "npy"), ("item_vectors", "npy")]}
     settings = {"backbone": "GRU4Rec", "method": method, "dataset": "tiny", "seed": 0,
                 "hidden_size": 8, "max_len": 10, "epochs": 3, "patience": 3,
                 "diagnostics": {"rho_sample_size": 16, "rho_hard_negatives": 4}}
@@ -104,3 +104,8 @@ def test_one_cell_end_to_end(tiny_data, tmp_path, method):
     history = pd.read_csv(outputs["history"])
     assert {"train_loss", "rho", "rho_median", "alignment_tv", "norm_cv"} <= set(history.columns)
     assert len(np.load(outputs["initial_norms"])) == data.n_items
+    ranks = np.load(outputs["test_ranks"])
+    assert len(ranks) == data.n_users and ranks.min() >= 1 and ranks.max() <= data.n_items
+    # the saved ranks are the saved metrics, user by user
+    assert np.isclose(np.mean(ranks <= 10), saved["test"]["recall@10"])
+    assert np.load(outputs["item_vectors"]).shape == (data.n_items, 8)

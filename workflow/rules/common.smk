@@ -26,11 +26,6 @@ ALL_METHODS = sorted({m for e in config["experiments"].values() for m in e["meth
 # Methods whose implementation has not landed yet, with the issue that brings it.
 # `rule all` leaves their runs out; `rule grid` plans them (snakemake -n grid).
 PENDING_METHODS = {
-    "LLMInit": "issue 5",
-    "LLM-ESR": "issue 5",
-    "AlphaFuse": "issue 5",
-    "WhitenRec": "issue 5",
-    "RandomFeat": "issue 5",
     "LLMEmb": "issue 6",
     "LLM2Rec": "issue 6",
 }
@@ -92,6 +87,7 @@ wildcard_constraints:
     seed=r"\d+",
     kind="reviews|meta",
     model=_alternatives(config["models"]),
+    reps=f"((random|llm2rec|llmemb)-)?({_alternatives(config['models'])})",
     alpha=r"[0-9.]+",
     K=r"\d+",
     d=r"\d+",
@@ -160,30 +156,97 @@ TF_LLMER_METHODS = ("TF-LLMER", "TF-LLMER-wo-norm", "TF-LLMER-wo-RecPCA", "TF-LL
 PCA_ONLY_METHODS = ("TF-LLMER-wo-RecPCA", "TF-LLMER-wo-both")
 
 
-def tf_llmer_vectors(wildcards):
-    """The Rec-PCA (or PCA) output a TF-LLMER variant starts from."""
-    params = {**config["tf_llmer"], **method_overrides(wildcards.method)}
+def tf_llmer_source():
+    """The item representation (results/reps name) TF-LLMER reduces: X."""
+    return EXP["llm"]
+
+
+def recpca_vectors(dataset, reps, method_id, pca_only=False):
+    """The Rec-PCA (or PCA) output of representation ``reps`` with TF-LLMER's settings
+    (and a sweep point's override)."""
+    params = {**config["tf_llmer"], **method_overrides(method_id)}
     alpha, k = params["alpha"], params["K"]
-    if base_method(wildcards.method) in PCA_ONLY_METHODS or alpha == 0:
+    if pca_only or alpha == 0:
         alpha, k = 0, 0  # vanilla PCA builds no graph
     d = config["training"]["hidden_size"]
-    model = EXP["llm"]
-    return f"results/recpca/{wildcards.dataset}/{model}/d{d}_alpha{alpha}_K{k}.npy"
+    return f"results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{k}.npy"
+
+
+def tf_llmer_vectors(wildcards):
+    """The Rec-PCA (or PCA) output a TF-LLMER variant starts from."""
+    pca_only = base_method(wildcards.method) in PCA_ONLY_METHODS
+    return recpca_vectors(wildcards.dataset, tf_llmer_source(), wildcards.method, pca_only)
+
+
+# The config section of each method's own settings.
+METHOD_SECTIONS = {
+    **{m: "tf_llmer" for m in TF_LLMER_METHODS},
+    "LLMInit": "llminit",
+    "LLM-ESR": "llm_esr",
+    "AlphaFuse": "alphafuse",
+    "WhitenRec": "whitenrec",
+    "RandomFeat": "random_feat",
+}
+
+# What the original embedded item texts with, for the substitution notes of the tables.
+ORIGINAL_TEXT_ENCODER = {
+    "LLMInit": "an unnamed 768-d LLM embedding column (its data code also loads all-MiniLM-L6-v2)",
+    "LLM-ESR": "OpenAI text-embedding-ada-002 (a paid service)",
+    "AlphaFuse": "OpenAI text-embedding-3-small/large (a paid service)",
+    "WhitenRec": "BERT [CLS] vectors",
+}
+
+
+def text_model(method):
+    """The experiment's model that embeds item texts for a baseline."""
+    return EXP[config[METHOD_SECTIONS[method]]["text_encoder"]]
+
+
+def item_reps(dataset, reps):
+    return f"results/reps/{dataset}/{reps}.npy"
 
 
 def method_inputs(wildcards):
     """Extra inputs a method needs from earlier stages (item vectors, ...)."""
-    method = base_method(wildcards.method)
+    method, ds = base_method(wildcards.method), wildcards.dataset
     if method in TF_LLMER_METHODS:
         return {"item_vectors": tf_llmer_vectors(wildcards)}
+    if method in ("LLMInit", "AlphaFuse", "WhitenRec"):
+        return {"item_vectors": item_reps(ds, text_model(method))}
+    if method == "LLM-ESR":
+        model = text_model(method)
+        return {
+            "item_vectors": item_reps(ds, model),
+            "similar_users": f"results/llm_esr/{ds}/{model}/similar_users.npy",
+        }
+    if method == "RandomFeat":
+        random_reps = f"random-{tf_llmer_source()}"
+        if config["random_feat"]["feature_path"] == "tf_llmer":
+            return {"item_vectors": recpca_vectors(ds, random_reps, wildcards.method)}
+        return {"item_vectors": item_reps(ds, random_reps)}
     return {}
 
 
 def method_settings(method):
-    """The config section a method reads its own keys from (RandInit has none)."""
-    if method in TF_LLMER_METHODS:
-        return {**config["tf_llmer"], "llm": EXP["llm"]}
-    return {}
+    """The config section a method reads its own keys from (RandInit has none), plus
+    which model embedded its texts and, where that replaces the original's encoder, a
+    note saying so."""
+    if method not in METHOD_SECTIONS:
+        return {}
+    section = METHOD_SECTIONS[method]
+    settings = dict(config[section])
+    if section in ("tf_llmer", "random_feat"):
+        settings["llm"] = tf_llmer_source()
+        if section == "random_feat":
+            settings.update({k: v for k, v in config["tf_llmer"].items() if k not in settings})
+    else:
+        model = text_model(method)
+        settings["text_model"] = model
+        if method in ORIGINAL_TEXT_ENCODER:
+            settings["substitutions"] = {
+                "text_encoder": f"{model} instead of {ORIGINAL_TEXT_ENCODER[method]}"
+            }
+    return settings
 
 
 def run_settings(wildcards):
@@ -209,3 +272,134 @@ def eval_inputs(wildcards):
         return {}
     n = config["training"]["sampled_negatives"]
     return {"negatives": f"results/data/{wildcards.dataset}/negatives{n}.npy"}
+
+
+# ---- report outputs
+# Tables (results/tables/) and figures (results/figures/) of the paper, built by
+# workflow/rules/report.smk from the per-run result folders.
+#
+# Partial mode. Snakemake has no optional inputs: a report rule lists the run files it
+# reads, so a missing run is built first (or, under --keep-going after a failure, the
+# table is never made). With `--config partial=true` the input functions below list only
+# the run files that exist, so the outputs are built from what finished. In both modes
+# the builders get every *planned* cell in `params.cells` and mark the cells whose files
+# are missing ("—" and a footnote in tables, a note in and under figures). Runs of
+# methods still in PENDING_METHODS are never inputs: they are reported as missing.
+from types import SimpleNamespace
+
+PARTIAL = config.get("partial", False)
+REPORT = {
+    "alpha": 0.05,
+    "user_test": "wilcoxon",
+    "confidence": 0.95,
+    "dpi": 200,
+    **config.get("report", {}),
+}
+RUNS_ROOT = "results/runs"
+TARGET_METHOD = "TF-LLMER"
+ABLATION_METHODS = [
+    m
+    for m in ("RandInit", "TF-LLMER-wo-both", "TF-LLMER-wo-RecPCA", "TF-LLMER-wo-norm", "TF-LLMER")
+    if m in METHODS
+]
+ABLATION_BAR_METHODS = [m for m in ABLATION_METHODS if m != "RandInit"]  # Figs. 8 and 12
+MAIN_METHODS = [m for m in METHODS if m not in TF_LLMER_METHODS[1:]]
+BASELINES = [m for m in MAIN_METHODS if m != TARGET_METHOD]
+LLM_BASELINES = ["LLMInit", "LLM-ESR", "LLMEmb", "LLM2Rec", "AlphaFuse", "WhitenRec"]
+PCA_LABELS = {"TF-LLMER-wo-norm": "Rec-PCA (w/o norm)", "TF-LLMER-wo-both": "vanilla PCA (w/o norm)"}
+
+# Training-curve figures: which runs each draws and which history.csv column.
+CURVE_FIGURES = {
+    name: spec
+    for name, spec in {
+        "training_loss": {  # paper Figs. 1 and 9
+            "methods": [m for m in ["RandInit", *LLM_BASELINES] if m in METHODS],
+            "column": "train_loss",
+        },
+        "loss_normalization": {  # Fig. 5
+            "methods": [m for m in ("TF-LLMER-wo-norm", "TF-LLMER") if m in METHODS],
+            "column": "train_loss",
+            "labels": {"TF-LLMER-wo-norm": "w/o norm", "TF-LLMER": "with norm (TF-LLMER)"},
+        },
+        "loss_ablation": {"methods": ABLATION_METHODS, "column": "train_loss"},  # Fig. 11
+        "rho_pca": {  # Figs. 6 and 10
+            "methods": [m for m in ("RandInit", *PCA_LABELS) if m in METHODS],
+            "column": "rho",
+            "labels": PCA_LABELS,
+            "log_y": True,
+        },
+        "loss_pca": {  # Fig. 7
+            "methods": [m for m in ("RandInit", *PCA_LABELS) if m in METHODS],
+            "column": "train_loss",
+            "labels": PCA_LABELS,
+        },
+    }.items()
+    if spec["methods"]
+}
+
+
+def planned_cells(methods, seeds=None):
+    """Every planned cell of `methods`: dataset x backbone x method x seed, in order."""
+    return [
+        {"dataset": d, "backbone": b, "method": m, "seed": s}
+        for d in DATASETS
+        for b in BACKBONES
+        for m in methods
+        for s in seeds or SEEDS
+    ]
+
+
+def run_files(methods, filename, seeds=None):
+    """`filename` of the planned runs of `methods` that a report rule waits for: all of
+    them, or (partial mode) those that exist; never those of pending methods."""
+    paths = [
+        f"{RUNS_ROOT}/{c['dataset']}/{c['backbone']}/{c['method']}/seed{c['seed']}/{filename}"
+        for c in planned_cells(methods, seeds)
+        if base_method(c["method"]) not in PENDING_METHODS
+    ]
+    return [p for p in paths if Path(p).exists()] if PARTIAL else paths
+
+
+def sweep_points(param):
+    """{value: method id} of a TF-LLMER sweep; the default value is the main run."""
+    default = config["tf_llmer"][param]
+    values = sorted({*SWEEPS.get(param, []), default})
+    return {v: SWEPT_METHOD if v == default else f"{SWEPT_METHOD}~{param}={v}" for v in values}
+
+
+SWEEP_PARAMS = [p for p in ("alpha", "K") if SWEEPS.get(p) and SWEPT_METHOD in METHODS]
+
+
+def cost_benchmarks(method):
+    """{stage: [benchmark file patterns]} of a method's pipeline, for the cost table.
+
+    {dataset}, {backbone}, {method} and {seed} are filled in per run; globs are allowed
+    (the LLM fine-tuning stages of LLM2Rec and LLMEmb have several rules). A pattern with
+    no file marks the stage missing. Keep in step with the rules' `benchmark:` paths.
+    """
+    llm, encoder = EXP["llm"], EXP["sentence_encoder"]
+    stages = {"training": ["benchmarks/train/{dataset}/{backbone}/{method}/seed{seed}.tsv"]}
+    base = base_method(method)
+    if base in TF_LLMER_METHODS:
+        vectors = tf_llmer_vectors(SimpleNamespace(dataset="{dataset}", method=method))
+        stages["embedding"] = [f"benchmarks/encode_items/{{dataset}}/{llm}.tsv"]
+        stages["rec_pca"] = [
+            vectors.replace("results/recpca/", "benchmarks/rec_pca/", 1)[: -len(".npy")] + ".tsv"
+        ]
+    elif base in ("LLMInit", "AlphaFuse", "WhitenRec"):
+        stages["embedding"] = [f"benchmarks/encode_items/{{dataset}}/{llm}.tsv"]
+    elif base == "LLM-ESR":
+        stages["embedding"] = [f"benchmarks/encode_items/{{dataset}}/{encoder}.tsv"]
+    elif base in ("LLM2Rec", "LLMEmb"):
+        stages["llm_finetune"] = [f"benchmarks/{base.lower()}/{{dataset}}/*.tsv"]
+    return stages
+
+
+def paper_outputs():
+    """Every table and figure of the paper that the experiment can produce."""
+    tables = ["main_results", "ablation", "significance", "cost"]
+    figures = [*CURVE_FIGURES, "item_norms"] + (["ablation_ndcg10"] if ABLATION_BAR_METHODS else [])
+    figures += [f"sweep_{p}" for p in SWEEP_PARAMS]
+    return expand("results/tables/{table}.{ext}", table=tables, ext=["csv", "md", "tex"]) + expand(
+        "results/figures/{figure}.{ext}", figure=figures, ext=["pdf", "png"]
+    )

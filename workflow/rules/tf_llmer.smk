@@ -1,21 +1,22 @@
 # TF-LLMER: Rec-PCA of the LLM item vectors over the training co-occurrence graph.
 # alpha = 0 is vanilla PCA (the "w/o Rec-PCA" ablations), which needs no graph (K0).
+# {reps}: an item representation of results/reps (a model's, or random-<model>, ...).
 
 
 rule rec_pca:
     """X (items x D) -> Z (items x d): top-d eigenvectors of X^T (I - alpha L) X."""
     input:
-        vectors="results/reps/{dataset}/{model}.npy",
+        vectors="results/reps/{dataset}/{reps}.npy",
         interactions="results/data/{dataset}/interactions.tsv",
         item_table="results/data/{dataset}/items.tsv",
         summary="results/data/{dataset}/summary.json",
     output:
-        vectors="results/recpca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.npy",
-        info="results/recpca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.json",
+        vectors="results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}.npy",
+        info="results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}.json",
     log:
-        "logs/rec_pca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.log",
+        "logs/rec_pca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}.log",
     benchmark:
-        "benchmarks/rec_pca/{dataset}/{model}/d{d}_alpha{alpha}_K{K}.tsv"
+        "benchmarks/rec_pca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}.tsv"
     conda:
         "../../envs/llmrec.yaml"
     threads: 2

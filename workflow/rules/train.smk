@@ -14,6 +14,8 @@ rule train:
         history="results/runs/{dataset}/{backbone}/{method}/seed{seed}/history.csv",
         settings="results/runs/{dataset}/{backbone}/{method}/seed{seed}/settings.json",
         initial_norms="results/runs/{dataset}/{backbone}/{method}/seed{seed}/initial_item_norms.npy",
+        test_ranks="results/runs/{dataset}/{backbone}/{method}/seed{seed}/test_ranks.npy",
+        item_vectors="results/runs/{dataset}/{backbone}/{method}/seed{seed}/item_vectors.npy",
     log:
         "logs/train/{dataset}/{backbone}/{method}/seed{seed}.log",
     benchmark:

@@ -44,7 +44,7 @@ def training_graph_laplacian(data: processed.SequenceData, options: dict) -> Any
 def initial_item_norms(data, settings: dict, method: str, method_inputs: dict) -> np.ndarray:
     """Norms of the item rows a method starts from, before any forward-pass normalisation."""
     seed_everything(int(settings["seed"]))
-    model = build_model(data.n_items, settings, method, method_inputs)
+    model = build_model(data.n_items, settings, method, method_inputs, data)
     emb = model.item_embedding
     normalize, emb.normalize = emb.normalize, False
     try:
@@ -63,7 +63,7 @@ def run(
     negatives_path: str | None = None,
 ) -> dict:
     """Train and evaluate one cell; write ``outputs`` (metrics, history, settings,
-    initial_norms) atomically. Returns the metrics record."""
+    initial_norms, test_ranks, item_vectors) atomically. Returns the metrics record."""
     data = processed.load(data_dir)
     settings = resolve_settings(settings)
     method = settings["method"]
@@ -113,6 +113,11 @@ def run(
         },
     }
     io.write_npy(outputs["initial_norms"], norms.astype(np.float32))
+    # 1-based rank of each test user's target: per-user metrics and paired tests
+    io.write_npy(outputs["test_ranks"], (np.asarray(result.test_ranks) + 1).astype(np.int64))
+    with torch.no_grad():  # the best epoch's effective item vectors (LLMEmb aligns to them)
+        final_items = result.model.item_embedding.item_vectors().cpu().numpy()
+    io.write_npy(outputs["item_vectors"], final_items.astype(np.float32))
     io.write_table(outputs["history"], result.history)
     io.write_json(outputs["settings"], resolved)
     io.write_json(outputs["metrics"], record)  # last: its presence means the run is complete

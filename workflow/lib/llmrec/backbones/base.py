@@ -9,7 +9,9 @@ change any result.
 A backbone has:
 
 * ``forward(item_seq, table=None) -> (B, L, d)`` hidden states, directly comparable with
-  the item vectors (``item_embedding.scores(h)``);
+  the item vectors (``item_embedding.scores(h)``); it is ``encode(embed(item_seq, table),
+  item_seq)``, split so that a method can work between the two (LLM-ESR's cross-attention
+  between its two views);
 * ``training_pairs(rows, generator) -> (inputs, labels)``: turns a batch of training
   windows into model inputs and per-position labels (0 = no loss at this position);
 * ``sequence_representation(history, table=None) -> (B, d)``: the vector that scores the
@@ -42,6 +44,8 @@ class SequentialBackbone(nn.Module):
     DEFAULTS: ClassVar[dict[str, Any]] = COMMON_DEFAULTS
     #: whether the ItemEmbedding must carry a [MASK] row
     needs_mask_token: ClassVar[bool] = False
+    #: whether position t may only depend on positions <= t
+    causal: ClassVar[bool] = True
 
     def __init__(self, item_embedding: ItemEmbedding, settings: dict[str, Any] | None = None):
         super().__init__()
@@ -72,6 +76,18 @@ class SequentialBackbone(nn.Module):
     def history_length(self) -> int:
         return self.max_len
 
+    # ------------------------------------------------------------------ forward
+    def embed(self, item_seq: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, L) ids -> (B, L, d) encoder inputs (item vectors, positions, dropout)."""
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor, item_seq: torch.Tensor) -> torch.Tensor:
+        """(B, L, d) encoder inputs of ``item_seq`` -> (B, L, d) hidden states."""
+        raise NotImplementedError
+
+    def forward(self, item_seq: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        return self.encode(self.embed(item_seq, table), item_seq)
+
     # ------------------------------------------------------------------ objective
     def training_pairs(
         self, rows: torch.Tensor, generator: torch.Generator | None = None
@@ -84,11 +100,15 @@ class SequentialBackbone(nn.Module):
         inputs, labels = rows[:, :-1], rows[:, 1:]
         return inputs, labels.masked_fill(inputs == 0, 0)
 
+    def prediction_inputs(self, history: torch.Tensor) -> torch.Tensor:
+        """The input ids whose last hidden state scores the next item after ``history``."""
+        return history
+
     def sequence_representation(
         self, history: torch.Tensor, table: torch.Tensor | None = None
     ) -> torch.Tensor:
         """(B, history_length) left-padded histories -> (B, d) next-item query vectors."""
-        return self(history, table)[:, -1]
+        return self(self.prediction_inputs(history), table)[:, -1]
 
     def positions(self, length: int, device: torch.device) -> torch.Tensor:
         """Position ids of the last ``length`` columns of a ``max_len`` window."""

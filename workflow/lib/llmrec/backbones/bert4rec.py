@@ -39,6 +39,7 @@ class BERT4Rec(SequentialBackbone):
         "window_stride": 10,
     }
     needs_mask_token = True
+    causal = False
 
     def __init__(self, item_embedding: ItemEmbedding, settings: dict[str, Any] | None = None):
         super().__init__(item_embedding, settings)
@@ -69,10 +70,12 @@ class BERT4Rec(SequentialBackbone):
     def history_length(self) -> int:
         return self.max_len - 1  # one column is left for the appended [MASK]
 
-    def forward(self, item_seq: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+    def embed(self, item_seq: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         x = self.item_embedding.lookup(item_seq, table)
         x = x + self.position_embedding(self.positions(item_seq.shape[1], item_seq.device))
-        x = self.input_dropout(self.input_norm(x))
+        return self.input_dropout(self.input_norm(x))
+
+    def encode(self, x: torch.Tensor, item_seq: torch.Tensor) -> torch.Tensor:
         return self.output_head(self.encoder(x, attention_bias(item_seq, causal=False)))
 
     def training_pairs(
@@ -90,8 +93,6 @@ class BERT4Rec(SequentialBackbone):
         inputs = rows.masked_fill(masked, self.item_embedding.mask_id)
         return inputs, rows.masked_fill(~masked, 0)
 
-    def sequence_representation(
-        self, history: torch.Tensor, table: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def prediction_inputs(self, history: torch.Tensor) -> torch.Tensor:
         mask_column = history.new_full((history.shape[0], 1), self.item_embedding.mask_id)
-        return self(torch.cat([history, mask_column], dim=1), table)[:, -1]
+        return torch.cat([history, mask_column], dim=1)

@@ -39,7 +39,9 @@ class GRU4Rec(SequentialBackbone):
         nn.init.xavier_normal_(self.dense.weight)
         nn.init.zeros_(self.dense.bias)
 
-    def forward(self, item_seq: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.embedding_dropout(self.item_embedding.lookup(item_seq, table))
+    def embed(self, item_seq: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        return self.embedding_dropout(self.item_embedding.lookup(item_seq, table))
+
+    def encode(self, x: torch.Tensor, item_seq: torch.Tensor) -> torch.Tensor:
         states, _ = self.gru(x)
         return self.dense(states)

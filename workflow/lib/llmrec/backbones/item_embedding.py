@@ -21,11 +21,14 @@ Modes (``mode=``):
     initialised from given ``vectors`` (which are then trained).
 ``"adapter"``
     frozen given ``vectors`` (n_items, d_in) mapped to d by a trainable adapter: a
-    Linear layer (``adapter="linear"``) or a two-layer MLP (``adapter="mlp"``).
+    Linear layer (``adapter="linear"``), a two-layer MLP (``adapter="mlp"``), or two
+    Linear layers without an activation between them (``adapter="linear2"``, LLM-ESR and
+    LLMEmb).
 ``"frozen_plus_trainable"``
-    frozen given ``vectors`` F (n_items, d) plus a trainable T (n_items, d), added
-    (AlphaFuse: frozen semantic row space + trainable null-space part). T is initialised
-    by ``init`` (``init="zeros"`` starts exactly at F).
+    frozen given ``vectors`` F (n_items, d) plus a trainable T, added. T covers the last
+    ``trainable_dim`` coordinates (default all d): AlphaFuse learns ID vectors only in
+    its "null-space" coordinates. T is initialised by ``init`` (``init="zeros"`` starts
+    exactly at F).
 
 Independently, ``normalize=True`` projects every item row onto the unit sphere at every
 forward pass and scores become ``<h, e_i> / tau`` (with ``normalize_h=True`` also h is
@@ -42,6 +45,7 @@ from torch import nn
 
 MODES = ("trainable", "adapter", "frozen_plus_trainable")
 INITS = ("normal", "xavier", "zeros")
+ADAPTERS = ("linear", "mlp", "linear2")
 
 
 def init_matrix(weight: torch.Tensor, init: str, std: float) -> None:
@@ -68,6 +72,7 @@ class ItemEmbedding(nn.Module):
         vectors: torch.Tensor | None = None,
         adapter: str = "linear",
         adapter_hidden: int | None = None,
+        trainable_dim: int | None = None,
         init: str = "normal",
         init_std: float = 0.02,
         normalize: bool = False,
@@ -88,6 +93,9 @@ class ItemEmbedding(nn.Module):
                 raise ValueError("vectors contain NaN or Inf")
             if mode != "adapter" and vectors.shape[1] != dim:
                 raise ValueError(f"mode {mode!r} needs {dim}-d vectors, got {vectors.shape[1]}-d")
+        trainable_dim = dim if trainable_dim is None else int(trainable_dim)
+        if not 0 < trainable_dim <= dim:
+            raise ValueError(f"trainable_dim must be in 1..{dim}, got {trainable_dim}")
         if tau <= 0:
             raise ValueError(f"tau must be positive, got {tau}")
         self.n_items, self.dim, self.mode = n_items, dim, mode
@@ -110,7 +118,7 @@ class ItemEmbedding(nn.Module):
             self.adapter = _make_adapter(adapter, vectors.shape[1], dim, adapter_hidden)
         else:  # frozen_plus_trainable
             self.register_buffer("frozen", vectors.clone())
-            self.weight = nn.Parameter(torch.empty(n_items, dim))
+            self.weight = nn.Parameter(torch.empty(n_items, trainable_dim))
             init_matrix(self.weight, init, init_std)
         self.mask_vector = nn.Parameter(torch.empty(1, dim)) if mask_token else None
         if self.mask_vector is not None:
@@ -134,8 +142,10 @@ class ItemEmbedding(nn.Module):
             items = self.weight
         elif self.mode == "adapter":
             items = self.adapter(self.frozen)
-        else:
+        elif self.weight.shape[1] == self.dim:
             items = self.frozen + self.weight
+        else:  # trainable part in the last coordinates only
+            items = self.frozen + F.pad(self.weight, (self.dim - self.weight.shape[1], 0))
         return F.normalize(items, dim=-1) if self.normalize else items
 
     def table(self) -> torch.Tensor:
@@ -185,7 +195,8 @@ class ItemEmbedding(nn.Module):
 def _make_adapter(kind: str, d_in: int, d_out: int, hidden: int | None) -> nn.Module:
     if kind == "linear":
         return nn.Linear(d_in, d_out)
-    if kind == "mlp":
+    if kind in ("mlp", "linear2"):
         hidden = hidden or max(d_out, min(d_in, 4 * d_out))
-        return nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, d_out))
-    raise ValueError(f"unknown adapter {kind!r}; allowed: 'linear', 'mlp'")
+        between = nn.GELU() if kind == "mlp" else nn.Identity()
+        return nn.Sequential(nn.Linear(d_in, hidden), between, nn.Linear(hidden, d_out))
+    raise ValueError(f"unknown adapter {kind!r}; allowed: {', '.join(ADAPTERS)}")

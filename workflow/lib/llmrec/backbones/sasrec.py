@@ -34,7 +34,6 @@ class SASRec(SequentialBackbone):
         "activation": "gelu",
         "norm": "pre",
     }
-    causal = True
 
     def __init__(self, item_embedding: ItemEmbedding, settings: dict[str, Any] | None = None):
         super().__init__(item_embedding, settings)
@@ -54,8 +53,10 @@ class SASRec(SequentialBackbone):
         nn.init.normal_(self.position_embedding.weight, 0.0, s["init_std"])
         init_weights(self.encoder, s["init_std"])
 
-    def forward(self, item_seq: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+    def embed(self, item_seq: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         x = self.item_embedding.lookup(item_seq, table) * self.input_scale
         x = x + self.position_embedding(self.positions(item_seq.shape[1], item_seq.device))
-        x = self.input_dropout(self.input_norm(x))
-        return self.encoder(x, attention_bias(item_seq, causal=self.causal))
+        return self.input_dropout(self.input_norm(x))
+
+    def encode(self, x: torch.Tensor, item_seq: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x, attention_bias(item_seq, causal=True))

@@ -74,6 +74,15 @@ def item_texts(items: pd.DataFrame, fields: list[str], style: str) -> pd.Series:
     return joined.astype(str) if len(joined) else pd.Series([], dtype=str)
 
 
+def item_title(text: str, style: str = "key_value") -> str:
+    """The first field of an item text made by :func:`item_texts` (the title, which
+    ``text_fields`` lists first), without its ``key is`` label."""
+    first = text.split("; ", 1)[0]
+    if style == "key_value" and " is " in first:
+        return first.split(" is ", 1)[1]
+    return first
+
+
 def k_core(users: np.ndarray, items: np.ndarray, user_core: int, item_core: int) -> np.ndarray:
     """Boolean mask of the interactions that survive iterative k-core filtering.
 

@@ -1,11 +1,18 @@
 """Registry of the methods that produce the item table.
 
-A method is a function ``build(n_items, hidden_size, settings, inputs, *, mask_token)
--> ItemEmbedding``: ``settings`` is the run's settings dict (the method reads its own
-keys), ``inputs`` a dict of whatever the method needs from earlier stages (item vectors,
-...), ``mask_token`` whether the backbone needs a [MASK] row (BERT4Rec). Modules register
+A method is a function ``build(n_items, hidden_size, settings, inputs, *, mask_token,
+data=None) -> ItemEmbedding``: ``settings`` is the run's settings dict (the method reads
+its own keys), ``inputs`` a dict of whatever the method needs from earlier stages (paths
+of item vectors, ...), ``mask_token`` whether the backbone needs a [MASK] row (BERT4Rec),
+``data`` the run's SequenceData (only its training part may be used). Modules register
 their builder with ``@register("name")``; this package imports them so that
 ``get(name)`` finds every method.
+
+A method that changes more than the item table registers a ``wrap(backbone, settings,
+inputs, data) -> nn.Module`` too (``@register("name", wrap=...)``); the result must
+behave as a backbone towards the trainer (``forward``, ``training_pairs``,
+``sequence_representation``, ``item_embedding``, ...; see
+:class:`~llmrec.methods.wrapping.WrappedBackbone`) and may add an ``auxiliary_loss``.
 """
 
 from __future__ import annotations
@@ -13,18 +20,28 @@ from __future__ import annotations
 from typing import Callable
 
 _REGISTRY: dict[str, Callable] = {}
+_WRAPPERS: dict[str, Callable] = {}
 
 
-def register(name: str) -> Callable[[Callable], Callable]:
-    """Decorator: make ``build`` available as ``get(name)``."""
+def register(name: str, wrap: Callable | None = None) -> Callable[[Callable], Callable]:
+    """Decorator: make ``build`` available as ``get(name)`` (and ``wrap`` as
+    ``wrapper(name)``)."""
 
     def add(build: Callable) -> Callable:
         if name in _REGISTRY and _REGISTRY[name] is not build:
             raise ValueError(f"method {name!r} is already registered")
         _REGISTRY[name] = build
+        if wrap is not None:
+            _WRAPPERS[name] = wrap
         return build
 
     return add
+
+
+def wrapper(name: str) -> Callable | None:
+    """The method's backbone wrapper, or None when it only builds the item table."""
+    get(name)  # unknown names fail with the list of methods
+    return _WRAPPERS.get(name)
 
 
 def get(name: str) -> Callable:
@@ -39,4 +56,4 @@ def available() -> list[str]:
 
 
 # Imported for their @register side effect; keep at the bottom (they import register).
-from . import randinit, tf_llmer  # noqa: E402,F401
+from . import alphafuse, llm_esr, llminit, randinit, random_feat, tf_llmer, whitenrec  # noqa: E402,F401

@@ -13,7 +13,7 @@ from . import register
 
 
 @register("RandInit")
-def build(n_items: int, hidden_size: int, settings: dict[str, Any], inputs: dict | None = None, *, mask_token: bool = False) -> ItemEmbedding:
+def build(n_items: int, hidden_size: int, settings: dict[str, Any], inputs: dict | None = None, *, mask_token: bool = False, data=None) -> ItemEmbedding:
     return ItemEmbedding(
         n_items,
         hidden_size,

@@ -16,14 +16,13 @@ fixed instead).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding
 from . import register
+from .inputs import load_vectors
 
 #: method name -> whether the item table is normalised; Rec-PCA vs PCA is the input's job
 VARIANTS = {
@@ -42,13 +41,10 @@ def _builder(normalize: bool):
         inputs: dict | None = None,
         *,
         mask_token: bool = False,
+        data=None,
     ) -> ItemEmbedding:
-        if not inputs or "item_vectors" not in inputs:
-            raise ValueError("TF-LLMER needs inputs['item_vectors'] (the Rec-PCA output)")
-        vectors = inputs["item_vectors"]  # a .npy path (from the rule) or an array
-        if isinstance(vectors, (str, os.PathLike)):
-            vectors = np.load(vectors)
-        vectors = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
+        # the Rec-PCA (or PCA) output of the rec_pca rule
+        vectors = torch.from_numpy(load_vectors(inputs, "item_vectors", "TF-LLMER", n_items))
         emb = ItemEmbedding(
             n_items,
             hidden_size,

@@ -20,39 +20,52 @@ def pad_left(sequences: Sequence[np.ndarray], width: int) -> np.ndarray:
     return out
 
 
-def windows(sequences: Sequence[np.ndarray], width: int, stride: int, min_items: int, mode: str) -> list[np.ndarray]:
+def windows(
+    sequences: Sequence[np.ndarray], width: int, stride: int, min_items: int, mode: str, return_owners: bool = False
+):
     """Training windows of at most ``width`` items cut from each sequence.
 
     ``mode="last"``: one window per sequence, its most recent ``width`` items (RecSys'23).
     ``mode="all"``: windows ending at len, len - stride, len - 2*stride, ... so that items
     older than the last window are trained on too (with ``stride = width - 1`` for the
     shifted causal objective every item is a label exactly once).
-    Windows with fewer than ``min_items`` items are dropped.
+    Windows with fewer than ``min_items`` items are dropped. With ``return_owners`` also
+    the index of the sequence each window was cut from.
     """
     if mode not in ("last", "all"):
         raise ValueError(f"unknown train_windows {mode!r}; allowed: 'last', 'all'")
-    out = []
-    for seq in sequences:
+    out, owners = [], []
+    for owner, seq in enumerate(sequences):
         end = len(seq)
         while end >= min_items:
             out.append(seq[max(0, end - width) : end])
+            owners.append(owner)
             if mode == "last":
                 break
             end -= stride
-    return out
+    return (out, np.asarray(owners, dtype=np.int64)) if return_owners else out
 
 
 @dataclass
 class PaddedRows:
-    """Left-padded rows on the device, plus each row's number of items (for trimming)."""
+    """Left-padded rows on the device, each row's number of items (for trimming) and the
+    index of the sequence (user) it comes from."""
 
     rows: torch.Tensor  # (R, W) int64
     lengths: torch.Tensor  # (R,) int64
+    owners: torch.Tensor  # (R,) int64
 
     @classmethod
-    def build(cls, sequences: Sequence[np.ndarray], width: int, device: torch.device) -> "PaddedRows":
+    def build(
+        cls, sequences: Sequence[np.ndarray], width: int, device: torch.device, owners: np.ndarray | None = None
+    ) -> "PaddedRows":
         lengths = np.fromiter((min(len(s), width) for s in sequences), dtype=np.int64, count=len(sequences))
-        return cls(torch.from_numpy(pad_left(sequences, width)).to(device), torch.from_numpy(lengths).to(device))
+        owners = np.arange(len(sequences), dtype=np.int64) if owners is None else np.asarray(owners, dtype=np.int64)
+        return cls(
+            torch.from_numpy(pad_left(sequences, width)).to(device),
+            torch.from_numpy(lengths).to(device),
+            torch.from_numpy(owners).to(device),
+        )
 
     def __len__(self) -> int:
         return self.rows.shape[0]

@@ -30,7 +30,8 @@ from .. import backbones, methods
 from ..backbones.base import SequentialBackbone
 from . import state as state_io
 from .batching import PaddedRows, windows
-from .evaluation import EvaluationSet, evaluate
+from .evaluation import EvaluationSet, evaluate, evaluate_ranks
+from ..metrics import metrics_from_ranks
 from .loss import DEFAULT_MAX_LOGIT_ELEMENTS, softmax_cross_entropy
 from .runtime import capture_rng, keep_freed_memory, make_generator, preserved_rng, resolve_device, restore_rng, seed_everything
 
@@ -68,6 +69,7 @@ class RunResult:
     best_epoch: int  # 1-based
     model: SequentialBackbone = field(repr=False)  # holding the best weights
     settings: dict[str, Any] = field(default_factory=dict)  # everything resolved
+    test_ranks: Any = field(default=None, repr=False)  # (users,) 0-based rank of each test target
 
 
 def resolve_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -82,14 +84,24 @@ def build_model(
     settings: dict[str, Any],
     method: str | MethodBuilder = "RandInit",
     method_inputs: dict | None = None,
+    data=None,
 ) -> SequentialBackbone:
-    """The method builds the item table; the backbone is built around it."""
+    """The method builds the item table; the backbone is built around it; a method that
+    changes more than the table (LLM-ESR's second view, LLMEmb's alignment loss) then
+    wraps the backbone (``methods.register(name, wrap=...)``).
+
+    ``data`` (the SequenceData) is handed to methods that derive something from the
+    training sequences (LLMInit's popular items, LLM-ESR's similar users).
+    """
     backbone_cls = backbones.get(settings["backbone"])
     builder = methods.get(method) if isinstance(method, str) else method
+    inputs = method_inputs or {}
     item_embedding = builder(
-        n_items, int(settings["hidden_size"]), settings, method_inputs or {}, mask_token=backbone_cls.needs_mask_token
+        n_items, int(settings["hidden_size"]), settings, inputs, mask_token=backbone_cls.needs_mask_token, data=data
     )
-    return backbone_cls(item_embedding, settings)
+    model = backbone_cls(item_embedding, settings)
+    wrap = methods.wrapper(method) if isinstance(method, str) else None
+    return wrap(model, settings, inputs, data) if wrap is not None else model
 
 
 def train_and_evaluate(
@@ -124,7 +136,7 @@ def train_and_evaluate(
         keep_freed_memory()
     seed = int(settings["seed"])
     seed_everything(seed)
-    model = build_model(data.n_items, settings, method, method_inputs).to(device)
+    model = build_model(data.n_items, settings, method, method_inputs, data).to(device)
     optimizer = make_optimizer(model, settings)
     generator = make_generator(seed, device)
 
@@ -183,7 +195,8 @@ def train_and_evaluate(
 
     model.load_state_dict(progress["best_weights"])
     valid_metrics = evaluate(model, valid_set, cutoffs=cutoffs, **eval_options)
-    test_metrics = evaluate(model, test_set, cutoffs=cutoffs, **eval_options)
+    test_ranks = evaluate_ranks(model, test_set, **eval_options)
+    test_metrics = metrics_from_ranks(test_ranks, cutoffs)
     if state_dir is not None and not progress["finished"]:
         progress["finished"] = True  # reached the epoch limit
         _save(state_dir, fingerprint, model, optimizer, generator, progress)
@@ -194,6 +207,7 @@ def train_and_evaluate(
         best_epoch=progress["best_epoch"],
         model=model,
         settings=settings,
+        test_ranks=test_ranks,
     )
 
 
@@ -210,28 +224,33 @@ def training_rows(
     The default stride ``max_len`` makes every item a label once; a smaller stride gives
     overlapping windows, i.e. older items are also trained on with a longer context.
     """
-    return PaddedRows.build(
-        windows(
-            data.train_sequences(),
-            width=model.train_window,
-            stride=stride or model.max_len,
-            min_items=model.train_window - model.max_len + 1,  # causal: 2 items, cloze: 1
-            mode=mode,
-        ),
-        model.train_window,
-        device,
+    rows, owners = windows(
+        data.train_sequences(),
+        width=model.train_window,
+        stride=stride or model.max_len,
+        min_items=model.train_window - model.max_len + 1,  # causal: 2 items, cloze: 1
+        mode=mode,
+        return_owners=True,
     )
+    return PaddedRows.build(rows, model.train_window, device, owners)
 
 
 def train_one_epoch(model, optimizer, train_rows: PaddedRows, generator, settings) -> float:
-    """One pass over the shuffled training rows; returns the mean loss per labelled position."""
+    """One pass over the shuffled training rows; returns the mean loss per labelled position.
+
+    A model with an ``auxiliary_loss(inputs, labels, hidden, table, users)`` method (a
+    wrapped method such as LLM-ESR) has that term added to each step's loss; the
+    returned mean covers the recommendation loss only, comparable across methods.
+    """
     model.train()
+    auxiliary = getattr(model, "auxiliary_loss", None)
     order = torch.randperm(len(train_rows), generator=generator, device=generator.device)
     loss_sum = torch.zeros((), device=train_rows.rows.device)
     n_labels = 0
     min_width = model.train_window - model.max_len + 1
     for start in range(0, len(train_rows), settings["batch_size"]):
-        batch = train_rows.batch(order[start : start + settings["batch_size"]], min_width)
+        index = order[start : start + settings["batch_size"]]
+        batch = train_rows.batch(index, min_width)
         inputs, labels = model.training_pairs(batch, generator)
         table = model.item_embedding.table()  # once per step: lookup and scoring share it
         hidden = model(inputs, table)
@@ -239,8 +258,11 @@ def train_one_epoch(model, optimizer, train_rows: PaddedRows, generator, setting
         queries, items = model.item_embedding.scoring_operands(hidden[labelled], table)
         targets = labels[labelled] - 1  # item id -> row of `items`
         loss = softmax_cross_entropy(queries, items, targets, settings["max_logit_elements"])
+        total = loss
+        if auxiliary is not None:
+            total = loss + auxiliary(inputs, labels, hidden, table, train_rows.owners[index])
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         optimizer.step()
         loss_sum += loss.detach() * len(targets)
         n_labels += len(targets)

@@ -1,0 +1,84 @@
+"""AlphaFuse (Hugo-Chinn/AlphaFuse, ``semantic_space_decomposion``): frozen semantic
+coordinates plus ID vectors learned in the "null-space" coordinates.
+
+1. E <- ``embedding_scale`` * E (40 in the original, for unit-norm OpenAI vectors);
+2. centre: E - mu; eigen-decompose the covariance C = U S U^T (S descending);
+3. keep the top d = hidden size directions: P = U[:, :d], with ``standardize`` (default,
+   as the original) P <- P S_d^{-1/2} (PCA whitening); L = (E - mu) P is **frozen**;
+4. nullity k = ``null_dim``, or with ``null_threshold`` set the number of kept directions
+   whose eigenvalue is <= the threshold;
+5. a trainable ID table I (N x k), ``id_init`` zeros (default) or normal(0, 1), is added
+   to the last k coordinates: f_i = L_i + [0 ; I_i]; with ``cover`` those coordinates of
+   L are replaced instead: f_i = [L_i(first d-k) ; I_i].
+
+f is the tied item table (no adapter). The padding row is the zero vector (the original
+uses a random row at index N).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..backbones.item_embedding import ItemEmbedding
+from ..recpca import rec_pca
+from . import register
+from .inputs import load_vectors
+
+
+def semantic_decomposition(
+    vectors: np.ndarray, d: int, *, scale: float = 40.0, standardize: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """(L, eigenvalues): the frozen (N x d) semantic coordinates and the covariance
+    eigenvalues of the kept directions (descending)."""
+    scaled = np.asarray(vectors, dtype=np.float64) * scale
+    proj = rec_pca(scaled, None, d, 0.0, pre_l2norm=False, center=True)  # alpha 0: PCA
+    eigenvalues = proj.eigenvalues / max(len(scaled) - 1, 1)  # of the covariance
+    semantic = proj.z.astype(np.float64)
+    if standardize:
+        semantic = semantic / np.sqrt(np.maximum(eigenvalues, 1e-12))
+    return semantic.astype(np.float32), eigenvalues
+
+
+def null_dimension(eigenvalues: np.ndarray, null_dim: int | None, null_threshold: float | None) -> int:
+    if null_threshold is not None:
+        k = int((eigenvalues <= null_threshold).sum())
+    else:
+        k = int(null_dim)
+    if not 1 <= k <= len(eigenvalues):
+        raise ValueError(f"AlphaFuse null dimension must be in 1..{len(eigenvalues)}, got {k}")
+    return k
+
+
+@register("AlphaFuse")
+def build(
+    n_items: int,
+    hidden_size: int,
+    settings: dict[str, Any],
+    inputs: dict | None = None,
+    *,
+    mask_token: bool = False,
+    data=None,
+) -> ItemEmbedding:
+    vectors = load_vectors(inputs, "item_vectors", "AlphaFuse", n_items)
+    semantic, eigenvalues = semantic_decomposition(
+        vectors,
+        hidden_size,
+        scale=float(settings.get("embedding_scale", 40.0)),
+        standardize=bool(settings.get("standardize", True)),
+    )
+    k = null_dimension(eigenvalues, settings.get("null_dim", hidden_size // 2), settings.get("null_threshold"))
+    if settings.get("cover", False):
+        semantic[:, hidden_size - k :] = 0.0
+    return ItemEmbedding(
+        n_items,
+        hidden_size,
+        mode="frozen_plus_trainable",
+        vectors=torch.from_numpy(semantic),
+        trainable_dim=k,
+        init=settings.get("id_init", "zeros"),
+        init_std=1.0,  # the original's "normal" ID init is N(0, 1)
+        mask_token=mask_token,
+    )

@@ -1,0 +1,208 @@
+"""LLM-ESR (NeurIPS'24; ``DualLLMSASRec`` / ``LLMESR_SASRec`` and their GRU4Rec/BERT4Rec
+siblings): a dual-view model with retrieval-augmented self-distillation.
+
+* **Semantic view**: the frozen LLM item vectors through a two-layer linear adapter
+  (D -> D/2 -> d, no activation).
+* **Collaborative view**: a trainable ID table initialised with PCA-d of the same vectors.
+* Both views go through the backbone's input layer (scaling, positions, dropout); with
+  ``cross_attention`` each view then attends to the other (2 heads, no residual: the
+  output replaces the view, as the original's ``Multi_CrossAttention``); the **same**
+  backbone encodes both, and the user representation is [h_id ; h_llm] (2d), scored
+  against [id_i ; adapter(llm_i)].
+* **Self-distillation**: each training row's representation (last position) is pulled
+  towards the mean representation of its ``similar_users`` most similar users
+  (precomputed by the ``similar_users`` rule from user-history texts, training part only),
+  computed without gradient: loss += ``distill_weight`` * MSE.
+
+Deviation, on purpose: for the causal backbones (SASRec, GRU4Rec) the cross-attention is
+causal too. The original masks only padding keys there; with a loss at every position
+that lets each position see the items it must predict.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..backbones.item_embedding import ItemEmbedding
+from ..backbones.layers import attention_bias
+from ..recpca import rec_pca
+from ..training.batching import pad_left
+from . import register
+from .inputs import load_array, load_vectors
+from .wrapping import WrappedBackbone
+
+
+class ConcatenatedViews(nn.Module):
+    """Two item tables side by side: the item-table interface with rows [id_i ; llm_i]."""
+
+    normalize = False
+
+    def __init__(self, id_view: ItemEmbedding, llm_view: ItemEmbedding) -> None:
+        super().__init__()
+        self.id_view, self.llm_view = id_view, llm_view
+        self.n_items, self.dim = id_view.n_items, id_view.dim + llm_view.dim
+        self.has_mask_token = id_view.has_mask_token
+
+    @property
+    def mask_id(self) -> int:
+        return self.id_view.mask_id
+
+    def item_vectors(self) -> torch.Tensor:
+        return torch.cat([self.id_view.item_vectors(), self.llm_view.item_vectors()], dim=1)
+
+    def table(self) -> torch.Tensor:
+        return torch.cat([self.id_view.table(), self.llm_view.table()], dim=1)
+
+    def scoring_operands(self, h: torch.Tensor, table: torch.Tensor | None = None):
+        table = self.table() if table is None else table
+        return h, table[1 : self.n_items + 1]
+
+    def scores(self, h: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        h, items = self.scoring_operands(h, table)
+        logits = h @ items.T
+        return torch.cat([logits.new_full((*logits.shape[:-1], 1), -math.inf), logits], dim=-1)
+
+
+class CrossAttention(nn.Module):
+    """Queries from one view, keys and values from the other; no residual."""
+
+    def __init__(self, hidden: int, n_heads: int) -> None:
+        super().__init__()
+        if hidden % n_heads:
+            raise ValueError(f"hidden size {hidden} is not divisible by {n_heads} cross-attention heads")
+        self.n_heads = n_heads
+        self.query = nn.Linear(hidden, hidden, bias=False)
+        self.key = nn.Linear(hidden, hidden, bias=False)
+        self.value = nn.Linear(hidden, hidden, bias=False)
+        self.output = nn.Linear(hidden, hidden)
+
+    def forward(self, queries: torch.Tensor, context: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        batch, length, hidden = queries.shape
+
+        def heads(x):
+            return x.view(batch, length, self.n_heads, hidden // self.n_heads).transpose(1, 2)
+
+        q, k, v = heads(self.query(queries)), heads(self.key(context)), heads(self.value(context))
+        weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hidden // self.n_heads) + bias, dim=-1)
+        return self.output((weights @ v).transpose(1, 2).reshape(batch, length, hidden))
+
+
+class DualView(WrappedBackbone):
+    def __init__(
+        self,
+        backbone,
+        llm_view: ItemEmbedding,
+        *,
+        cross_attention: bool,
+        cross_heads: int,
+        similar_users: torch.Tensor,
+        user_histories: torch.Tensor,
+        distill_weight: float,
+    ) -> None:
+        super().__init__(backbone)
+        self.views = ConcatenatedViews(backbone.item_embedding, llm_view)
+        hidden = backbone.hidden_size
+        self.llm_to_id = CrossAttention(hidden, cross_heads) if cross_attention else None
+        self.id_to_llm = CrossAttention(hidden, cross_heads) if cross_attention else None
+        self.distill_weight = float(distill_weight)
+        # (users, k) indices of similar users; (users, L) their latest training windows
+        self.register_buffer("similar_users", similar_users, persistent=False)
+        self.register_buffer("user_histories", user_histories, persistent=False)
+
+    @property
+    def item_embedding(self) -> ConcatenatedViews:
+        return self.views
+
+    def forward(self, item_seq: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        table = self.views.table() if table is None else table
+        d = self.backbone.hidden_size
+        ids = self.backbone.embed(item_seq, table[:, :d])
+        llm = self.backbone.embed(item_seq, table[:, d:])
+        if self.llm_to_id is not None:
+            bias = attention_bias(item_seq, causal=self.backbone.causal)
+            ids, llm = self.llm_to_id(llm, ids, bias), self.id_to_llm(ids, llm, bias)
+        return torch.cat([self.backbone.encode(ids, item_seq), self.backbone.encode(llm, item_seq)], dim=-1)
+
+    def auxiliary_loss(self, inputs, labels, hidden, table, users) -> torch.Tensor:
+        """distill_weight * MSE(h_u, mean of the similar users' h, without gradient)."""
+        if self.distill_weight == 0:
+            return hidden.new_zeros(())
+        similar = self.similar_users[users]  # (B, k)
+        histories = self.user_histories[similar.reshape(-1)]
+        width = max(int((histories > 0).sum(dim=1).max()), 1)
+        with torch.no_grad():
+            teacher = self(histories[:, -width:], table)[:, -1]
+        teacher = teacher.view(*similar.shape, -1).mean(dim=1)
+        return self.distill_weight * F.mse_loss(hidden[:, -1], teacher)
+
+
+def pca_init(vectors: np.ndarray, d: int) -> np.ndarray:
+    """PCA-d of the (centred, not normalised) vectors: the ID view's initial table."""
+    return rec_pca(vectors, None, d, 0.0, pre_l2norm=False, center=True).z
+
+
+@torch.no_grad()
+def _xavier(module: nn.Module) -> None:
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_normal_(m.weight)
+            if m.bias is not None:
+                m.bias.zero_()
+
+
+def wrap(backbone, settings: dict[str, Any], inputs: dict, data) -> DualView:
+    emb = backbone.item_embedding
+    vectors = load_vectors(inputs, "item_vectors", "LLM-ESR", emb.n_items)
+    llm_view = ItemEmbedding(
+        emb.n_items,
+        emb.dim,
+        mode="adapter",
+        vectors=torch.from_numpy(vectors),
+        adapter="linear2",
+        adapter_hidden=max(1, vectors.shape[1] // 2),
+        mask_token=emb.has_mask_token,
+    )
+    if data is None:
+        raise ValueError("LLM-ESR needs the dataset (its users' training sequences)")
+    k = int(settings.get("similar_users", 10))
+    similar = load_array(inputs, "similar_users", "LLM-ESR", data.n_users)
+    if similar.shape[1] < k:
+        raise ValueError(f"LLM-ESR: {inputs['similar_users']} holds {similar.shape[1]} similar users, need {k}")
+    histories = pad_left(data.train_sequences(), backbone.history_length)
+    model = DualView(
+        backbone,
+        llm_view,
+        cross_attention=bool(settings.get("cross_attention", True)),
+        cross_heads=int(settings.get("cross_heads", 2)),
+        similar_users=torch.as_tensor(similar[:, :k], dtype=torch.int64),
+        user_histories=torch.from_numpy(histories),
+        distill_weight=float(settings.get("distill_weight", 0.1)),
+    )
+    for module in (llm_view.adapter, model.llm_to_id, model.id_to_llm):
+        if module is not None:
+            _xavier(module)
+    return model
+
+
+@register("LLM-ESR", wrap=wrap)
+def build(
+    n_items: int,
+    hidden_size: int,
+    settings: dict[str, Any],
+    inputs: dict | None = None,
+    *,
+    mask_token: bool = False,
+    data=None,
+) -> ItemEmbedding:
+    """The collaborative (ID) view; :func:`wrap` adds the semantic view around the backbone."""
+    vectors = load_vectors(inputs, "item_vectors", "LLM-ESR", n_items)
+    return ItemEmbedding(
+        n_items, hidden_size, mode="trainable", vectors=torch.from_numpy(pca_init(vectors, hidden_size)),
+        mask_token=mask_token,
+    )

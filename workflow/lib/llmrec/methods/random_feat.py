@@ -1,0 +1,60 @@
+"""RandomFeat: a control that no paper here has. Random Gaussian vectors with the shape
+and the norm distribution of the LLM item vectors (:func:`random_features`, made by the
+``random_features`` rule) go through the same path as an LLM-based method
+(``feature_path``):
+
+* ``tf_llmer`` (default): Rec-PCA of the random vectors, then TF-LLMER's normalised table
+  (the rule graph hands in the Rec-PCA output);
+* ``adapter``: frozen random vectors through a trainable linear adapter (the path of
+  LLM2Rec and WhitenRec).
+
+Whatever it reaches without any text is what the text itself cannot be credited with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..backbones.item_embedding import ItemEmbedding
+from . import register
+from .inputs import load_vectors
+from .tf_llmer import _builder as tf_llmer_builder
+
+PATHS = ("tf_llmer", "adapter")
+
+
+def random_features(vectors: np.ndarray, seed: int) -> np.ndarray:
+    """N(0, I) rows of the same shape, rescaled to a random permutation of the row norms
+    of ``vectors``: the same norm statistics, no link between an item and its text."""
+    rng = np.random.default_rng(seed)
+    norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)
+    noise = rng.standard_normal(vectors.shape)
+    noise *= (rng.permutation(norms) / np.linalg.norm(noise, axis=1))[:, None]
+    return noise.astype(np.float32)
+
+
+_through_tf_llmer = tf_llmer_builder(normalize=True)
+
+
+@register("RandomFeat")
+def build(
+    n_items: int,
+    hidden_size: int,
+    settings: dict[str, Any],
+    inputs: dict | None = None,
+    *,
+    mask_token: bool = False,
+    data=None,
+) -> ItemEmbedding:
+    path = settings.get("feature_path", "tf_llmer")
+    if path == "tf_llmer":
+        return _through_tf_llmer(n_items, hidden_size, settings, inputs, mask_token=mask_token, data=data)
+    if path == "adapter":
+        vectors = load_vectors(inputs, "item_vectors", "RandomFeat", n_items)
+        return ItemEmbedding(
+            n_items, hidden_size, mode="adapter", vectors=torch.from_numpy(vectors), mask_token=mask_token
+        )
+    raise ValueError(f"unknown RandomFeat feature_path {path!r}; allowed: {', '.join(PATHS)}")

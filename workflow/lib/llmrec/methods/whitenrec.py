@@ -1,0 +1,61 @@
+"""WhitenRec (ICDE'24; whitening code as in lzz0007/DWSRec ``batch_whitening``): whitened,
+frozen text vectors through a trainable projection; no ID table.
+
+ZCA whitening of all item vectors (a transductive preprocessing step, as the original):
+centre, covariance S = X^T X / N, W = U diag(s + eps)^(-1/2) U^T, X <- X W. With
+``whitening_groups`` G > 1 the columns are whitened in G groups (relaxed whitening, the
+"+" variant's second view). The whitened vectors go through ``adapter`` (``linear``, or
+``mlp``) to the hidden size and are the tied item table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..backbones.item_embedding import ItemEmbedding
+from . import register
+from .inputs import load_vectors
+
+
+def zca_whiten(vectors: np.ndarray, groups: int = 1, eps: float = 1e-5) -> np.ndarray:
+    """Centre and ZCA-whiten ``vectors`` (N x D) in ``groups`` groups of columns."""
+    x = np.asarray(vectors, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    dim = x.shape[1]
+    if groups < 1 or dim % groups:
+        raise ValueError(f"WhitenRec: {dim} dimensions cannot be split into {groups} equal groups")
+    out = np.empty_like(x)
+    size = dim // groups
+    for start in range(0, dim, size):
+        block = x[:, start : start + size]
+        values, vectors_ = np.linalg.eigh(block.T @ block / len(block))
+        transform = (vectors_ / np.sqrt(np.maximum(values, 0.0) + eps)) @ vectors_.T
+        out[:, start : start + size] = block @ transform
+    return out.astype(np.float32)
+
+
+@register("WhitenRec")
+def build(
+    n_items: int,
+    hidden_size: int,
+    settings: dict[str, Any],
+    inputs: dict | None = None,
+    *,
+    mask_token: bool = False,
+    data=None,
+) -> ItemEmbedding:
+    vectors = load_vectors(inputs, "item_vectors", "WhitenRec", n_items)
+    whitened = zca_whiten(
+        vectors, int(settings.get("whitening_groups", 1)), float(settings.get("whitening_eps", 1e-5))
+    )
+    return ItemEmbedding(
+        n_items,
+        hidden_size,
+        mode="adapter",
+        vectors=torch.from_numpy(whitened),
+        adapter=settings.get("adapter", "linear"),
+        mask_token=mask_token,
+    )

@@ -1,0 +1,50 @@
+# What the baselines need besides item vectors: LLM-ESR's similar users, and the random
+# features of the RandomFeat control.
+
+
+rule similar_users:
+    """LLM-ESR: each user's training-history text -> vector -> most similar users."""
+    input:
+        unpack(encode_inputs),
+        interactions="results/data/{dataset}/interactions.tsv",
+        summary="results/data/{dataset}/summary.json",
+    output:
+        similar="results/llm_esr/{dataset}/{model}/similar_users.npy",
+        info="results/llm_esr/{dataset}/{model}/similar_users.json",
+    log:
+        "logs/similar_users/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/similar_users/{dataset}/{model}.tsv"
+    conda:
+        "../../envs/llmrec.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=16000,
+        runtime=lambda wc, attempt: 120 * attempt,
+    params:
+        spec=lambda wc: config["models"][wc.model]["spec"],
+        settings=config["llm_esr"],
+        encode=config["encode"],
+    script:
+        "../scripts/similar_users.py"
+
+
+rule random_features:
+    """RandomFeat: Gaussian vectors with the shape and norms of an item representation."""
+    input:
+        vectors="results/reps/{dataset}/{model}.npy",
+    output:
+        vectors="results/reps/{dataset}/random-{model}.npy",
+        info="results/reps/{dataset}/random-{model}.json",
+    log:
+        "logs/random_features/{dataset}/{model}.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    params:
+        seed=config["random_feat"]["feature_seed"],
+    script:
+        "../scripts/random_features.py"
