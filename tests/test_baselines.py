@@ -37,6 +37,8 @@ def inputs_for(method, text_vectors, data):
     inputs = {"item_vectors": text_vectors}
     if method == "RandomFeat":
         inputs["item_vectors"] = random_feat.random_features(text_vectors, 0)[:, :HIDDEN] * 0.1
+    if method == "LLMEmb":
+        inputs["pretrained_item_vectors"] = np.random.default_rng(5).normal(size=(N_ITEMS, HIDDEN))
     if method == "LLM-ESR":
         inputs["similar_users"] = similar_users.most_similar(np.random.default_rng(2).normal(size=(N_USERS, 5)), 4)
     return inputs
@@ -48,6 +50,8 @@ TRAINABILITY = {
     "AlphaFuse": (["item_embedding.weight"], ["item_embedding.frozen"]),
     "WhitenRec": (["item_embedding.adapter.weight"], ["item_embedding.frozen"]),
     "RandomFeat": (["item_embedding.weight"], []),
+    "LLM2Rec": (["item_embedding.adapter.weight"], ["item_embedding.frozen"]),
+    "LLMEmb": (["backbone.item_embedding.adapter.0.weight"], ["backbone.item_embedding.frozen", "pretrained"]),
     "LLM-ESR": (
         ["backbone.item_embedding.weight", "views.llm_view.adapter.0.weight", "llm_to_id.query.weight"],
         ["views.llm_view.frozen"],
@@ -213,3 +217,46 @@ def test_llm_esr_cross_attention_keeps_causal_backbones_causal(backbone, data, t
     with torch.no_grad():
         a, b = model(seq), model(later_changed)
     assert torch.allclose(a[:, :-1], b[:, :-1], atol=1e-6) and not torch.allclose(a[:, -1], b[:, -1])
+
+
+# ---------------------------------------------------------------------- LLMEmb (RAT)
+def test_contrastive_loss_matches_a_direct_computation():
+    from llmrec.losses import ContrastiveLoss
+
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(5, 3, generator=gen), torch.randn(5, 3, generator=gen)
+    tau = 2.0
+    expected = 0.0
+    for i in range(5):
+        logits = [float(x[i] @ y[j]) / tau for j in range(5)]
+        logits_t = [float(y[i] @ x[j]) / tau for j in range(5)]
+        sims = [float((x[i] @ x[j] + y[i] @ y[j]) / 2 * tau) for j in range(5)]
+        sims_t = [float((x[j] @ x[i] + y[j] @ y[i]) / 2 * tau) for j in range(5)]
+        target = np.exp(sims) / np.exp(sims).sum()  # row i of softmax_row(S)
+        # (T^T)_i: column i of softmax_row(S), i.e. the i-th entry of every row's softmax
+        target_t = [np.exp(sims_t[j]) / np.exp([float((x[j] @ x[k] + y[j] @ y[k]) / 2 * tau)
+                    for k in range(5)]).sum() for j in range(5)]  # fmt: skip
+        log_p = np.array(logits) - np.log(np.exp(logits).sum())
+        log_p_t = np.array(logits_t) - np.log(np.exp(logits_t).sum())
+        expected += (-(target * log_p).sum() - (np.array(target_t) * log_p_t).sum()) / 2
+    loss = ContrastiveLoss(tau, learn_tau=False)(x, y)
+    assert np.isclose(float(loss), expected / 5, rtol=1e-5)
+    info_nce = ContrastiveLoss(tau, learn_tau=False, kind="info_nce")(x, y)
+    direct = (torch.nn.functional.cross_entropy(x @ y.T / tau, torch.arange(5))
+              + torch.nn.functional.cross_entropy(y @ x.T / tau, torch.arange(5))) / 2  # fmt: skip
+    assert torch.isclose(info_nce, direct)
+
+
+def test_llmemb_aligns_the_batch_targets_to_the_pretrained_table(data, text_vectors):
+    from llmrec.losses import ContrastiveLoss
+
+    settings = {**BASE, "backbone": "SASRec", "align_weight": 0.3, "align_tau": 2.0}
+    model = build_model(N_ITEMS, settings, "LLMEmb", inputs_for("LLMEmb", text_vectors, data), data)
+    table = model.item_embedding.table()
+    labels = torch.tensor([[0, 4, 9, 4], [0, 0, 17, 2]])
+    loss = model.auxiliary_loss(None, labels, torch.zeros(2, 4, HIDDEN), table, None)
+    items = torch.tensor([2, 4, 9, 17])  # the distinct targets
+    pretrained = torch.as_tensor(inputs_for("LLMEmb", text_vectors, data)["pretrained_item_vectors"],
+                                 dtype=torch.float32)  # fmt: skip
+    expected = 0.3 * ContrastiveLoss(2.0, learn_tau=False)(pretrained[items - 1], table[items])
+    assert torch.isclose(loss, expected) and loss.requires_grad

@@ -166,3 +166,13 @@ def init_weights(module: nn.Module, std: float) -> None:
         elif isinstance(m, nn.LayerNorm):
             m.weight.data.fill_(1.0)
             m.bias.data.zero_()
+
+
+@torch.no_grad()
+def init_xavier(module: nn.Module) -> None:
+    """Xavier-normal weights and zero biases for every Linear (the baselines' adapters)."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_normal_(m.weight)
+            if m.bias is not None:
+                m.bias.zero_()

@@ -56,4 +56,14 @@ def available() -> list[str]:
 
 
 # Imported for their @register side effect; keep at the bottom (they import register).
-from . import alphafuse, llm_esr, llminit, randinit, random_feat, tf_llmer, whitenrec  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    alphafuse,
+    llm2rec,
+    llm_esr,
+    llmemb,
+    llminit,
+    randinit,
+    random_feat,
+    tf_llmer,
+    whitenrec,
+)

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..backbones.item_embedding import ItemEmbedding
-from ..backbones.layers import attention_bias
+from ..backbones.layers import attention_bias, init_xavier
 from ..recpca import rec_pca
 from ..training.batching import pad_left
 from . import register
@@ -147,15 +147,6 @@ def pca_init(vectors: np.ndarray, d: int) -> np.ndarray:
     return rec_pca(vectors, None, d, 0.0, pre_l2norm=False, center=True).z
 
 
-@torch.no_grad()
-def _xavier(module: nn.Module) -> None:
-    for m in module.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.xavier_normal_(m.weight)
-            if m.bias is not None:
-                m.bias.zero_()
-
-
 def wrap(backbone, settings: dict[str, Any], inputs: dict, data) -> DualView:
     emb = backbone.item_embedding
     vectors = load_vectors(inputs, "item_vectors", "LLM-ESR", emb.n_items)
@@ -186,7 +177,7 @@ def wrap(backbone, settings: dict[str, Any], inputs: dict, data) -> DualView:
     )
     for module in (llm_view.adapter, model.llm_to_id, model.id_to_llm):
         if module is not None:
-            _xavier(module)
+            init_xavier(module)
     return model
 
 
