@@ -118,6 +118,9 @@ def test_alphafuse_frozen_part_spans_the_top_directions(text_vectors):
 def test_alphafuse_learns_only_the_null_coordinates(data, text_vectors):
     settings = resolve_settings({**BASE, "backbone": "SASRec", "null_dim": 3})
     model = build_model(N_ITEMS, settings, "AlphaFuse", {"item_vectors": text_vectors}, data)
+    emb = model.item_embedding  # scores as its InfoNCE loss: cosine / 0.07
+    assert emb.normalize and emb.normalize_h and emb.tau == 0.07
+    emb.normalize = False  # look at the raw fused rows f_i = L_i + [0; I_i]
     start = model.item_embedding.item_vectors().detach().clone()
     assert torch.allclose(start, model.item_embedding.frozen)  # zeros init starts at L
     rows = training_rows(data, model, "all", torch.device("cpu"))

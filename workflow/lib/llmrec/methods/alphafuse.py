@@ -11,8 +11,10 @@ coordinates plus ID vectors learned in the "null-space" coordinates.
    to the last k coordinates: f_i = L_i + [0 ; I_i]; with ``cover`` those coordinates of
    L are replaced instead: f_i = [L_i(first d-k) ; I_i].
 
-f is the tied item table (no adapter). The padding row is the zero vector (the original
-uses a random row at index N).
+f is the tied item table (no adapter). Scores are as in the original's InfoNCE loss:
+``similarity = "cosine"`` (default) unit-normalises the sequence representation and the
+item rows and divides by ``tau`` (0.07); ``"dot"`` scores with the raw dot product. The
+padding row is the zero vector (the original uses a random row at index N).
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ def build(
         standardize=bool(settings.get("standardize", True)),
     )
     k = null_dimension(eigenvalues, settings.get("null_dim", hidden_size // 2), settings.get("null_threshold"))
+    similarity = settings.get("similarity", "cosine")
+    if similarity not in ("cosine", "dot"):
+        raise ValueError(f"unknown AlphaFuse similarity {similarity!r}; allowed: 'cosine', 'dot'")
+    cosine = similarity == "cosine"
     if settings.get("cover", False):
         semantic[:, hidden_size - k :] = 0.0
     return ItemEmbedding(
@@ -80,5 +86,8 @@ def build(
         trainable_dim=k,
         init=settings.get("id_init", "zeros"),
         init_std=1.0,  # the original's "normal" ID init is N(0, 1)
+        normalize=cosine,
+        normalize_h=cosine,
+        tau=float(settings.get("tau", 0.07)) if cosine else 1.0,
         mask_token=mask_token,
     )
