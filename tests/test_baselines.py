@@ -263,3 +263,11 @@ def test_llmemb_aligns_the_batch_targets_to_the_pretrained_table(data, text_vect
                                  dtype=torch.float32)  # fmt: skip
     expected = 0.3 * ContrastiveLoss(2.0, learn_tau=False)(pretrained[items - 1], table[items])
     assert torch.isclose(loss, expected) and loss.requires_grad
+
+
+def test_whitenrec_scores_with_cosine_over_tau(data, text_vectors):
+    model = build_model(N_ITEMS, {**BASE, "backbone": "SASRec"}, "WhitenRec", {"item_vectors": text_vectors}, data)
+    h = torch.randn(3, HIDDEN)
+    items = model.item_embedding.adapter(model.item_embedding.frozen)
+    cosine = torch.nn.functional.normalize(h, dim=1) @ torch.nn.functional.normalize(items, dim=1).T
+    assert torch.allclose(model.item_embedding.scores(h)[:, 1:], cosine / 0.07, atol=1e-5)

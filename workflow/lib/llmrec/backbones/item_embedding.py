@@ -48,6 +48,18 @@ INITS = ("normal", "xavier", "zeros")
 ADAPTERS = ("linear", "mlp", "linear2")
 
 
+SIMILARITIES = ("dot", "cosine")
+
+
+def similarity_options(similarity: str, tau: float) -> dict:
+    """ItemEmbedding keywords for a scoring rule: ``"dot"`` = <h, e_i>; ``"cosine"`` =
+    cos(h, e_i) / tau (the InfoNCE-style scores of AlphaFuse and WhitenRec/UniSRec)."""
+    if similarity not in SIMILARITIES:
+        raise ValueError(f"unknown similarity {similarity!r}; allowed: {', '.join(SIMILARITIES)}")
+    cosine = similarity == "cosine"
+    return {"normalize": cosine, "normalize_h": cosine, "tau": float(tau) if cosine else 1.0}
+
+
 def init_matrix(weight: torch.Tensor, init: str, std: float) -> None:
     """Fill ``weight`` in place: ``normal`` = N(0, std) (RecBole/RecSys'23), ``xavier``
     = xavier-normal, ``zeros``."""

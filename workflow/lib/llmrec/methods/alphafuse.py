@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..backbones.item_embedding import ItemEmbedding
+from ..backbones.item_embedding import ItemEmbedding, similarity_options
 from ..recpca import rec_pca
 from . import register
 from .inputs import load_vectors
@@ -72,10 +72,6 @@ def build(
         standardize=bool(settings.get("standardize", True)),
     )
     k = null_dimension(eigenvalues, settings.get("null_dim", hidden_size // 2), settings.get("null_threshold"))
-    similarity = settings.get("similarity", "cosine")
-    if similarity not in ("cosine", "dot"):
-        raise ValueError(f"unknown AlphaFuse similarity {similarity!r}; allowed: 'cosine', 'dot'")
-    cosine = similarity == "cosine"
     if settings.get("cover", False):
         semantic[:, hidden_size - k :] = 0.0
     return ItemEmbedding(
@@ -86,8 +82,6 @@ def build(
         trainable_dim=k,
         init=settings.get("id_init", "zeros"),
         init_std=1.0,  # the original's "normal" ID init is N(0, 1)
-        normalize=cosine,
-        normalize_h=cosine,
-        tau=float(settings.get("tau", 0.07)) if cosine else 1.0,
+        **similarity_options(settings.get("similarity", "cosine"), settings.get("tau", 0.07)),
         mask_token=mask_token,
     )

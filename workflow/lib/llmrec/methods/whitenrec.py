@@ -5,7 +5,9 @@ ZCA whitening of all item vectors (a transductive preprocessing step, as the ori
 centre, covariance S = X^T X / N, W = U diag(s + eps)^(-1/2) U^T, X <- X W. With
 ``whitening_groups`` G > 1 the columns are whitened in G groups (relaxed whitening, the
 "+" variant's second view). The whitened vectors go through ``adapter`` (``linear``, or
-``mlp``) to the hidden size and are the tied item table.
+``mlp``) to the hidden size and are the tied item table. Scores are those of its code's
+cross-entropy: cosine / ``tau`` (0.07) with ``similarity = "cosine"`` (default), or the
+dot product.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..backbones.item_embedding import ItemEmbedding
+from ..backbones.item_embedding import ItemEmbedding, similarity_options
 from . import register
 from .inputs import load_vectors
 
@@ -57,5 +59,6 @@ def build(
         mode="adapter",
         vectors=torch.from_numpy(whitened),
         adapter=settings.get("adapter", "linear"),
+        **similarity_options(settings.get("similarity", "cosine"), settings.get("tau", 0.07)),
         mask_token=mask_token,
     )
