@@ -1,0 +1,187 @@
+# The paper's tables and figures from the per-run result folders, each marked for
+# `snakemake --report report.html`. Input and parameter functions, the figure list and
+# the partial mode (`--config partial=true`) are in common.smk, "report outputs".
+
+
+rule paper_tables:
+    """Main results, ablation, significance and cost tables (csv, md, tex)."""
+    input:
+        metrics=run_files(METHODS, "metrics.json"),
+    output:
+        main_csv=report(
+            "results/tables/main_results.csv",
+            caption="../report/main_results.rst",
+            category="Tables",
+        ),
+        main_md="results/tables/main_results.md",
+        main_tex="results/tables/main_results.tex",
+        ablation_csv=report(
+            "results/tables/ablation.csv",
+            caption="../report/ablation.rst",
+            category="Tables",
+        ),
+        ablation_md="results/tables/ablation.md",
+        ablation_tex="results/tables/ablation.tex",
+        significance_csv=report(
+            "results/tables/significance.csv",
+            caption="../report/significance.rst",
+            category="Tables",
+        ),
+        significance_md="results/tables/significance.md",
+        significance_tex="results/tables/significance.tex",
+        cost_csv=report(
+            "results/tables/cost.csv",
+            caption="../report/cost.rst",
+            category="Tables",
+        ),
+        cost_md="results/tables/cost.md",
+        cost_tex="results/tables/cost.tex",
+    log:
+        "logs/paper_tables.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    params:
+        runs_root=lambda wc: RUNS_ROOT,
+        cells=planned_cells(METHODS),
+        main_methods=MAIN_METHODS,
+        ablation_methods=ABLATION_METHODS,
+        target=TARGET_METHOD,
+        baselines=BASELINES,
+        pending=sorted(PENDING_METHODS),
+        benchmarks={m: cost_benchmarks(m) for m in METHODS},
+        settings=REPORT,
+    script:
+        "../scripts/make_tables.py"
+
+
+rule curve_figure:
+    """Per-epoch training loss or rho of a set of methods (paper Figs. 1, 5-7, 9-11)."""
+    input:
+        histories=lambda wc: run_files(CURVE_FIGURES[wc.figure]["methods"], "history.csv"),
+    output:
+        pdf="results/figures/{figure}.pdf",
+        png=report(
+            "results/figures/{figure}.png",
+            caption="../report/curve_figure.rst",
+            category="Figures",
+            subcategory="Training curves",
+        ),
+    log:
+        "logs/figures/{figure}.log",
+    wildcard_constraints:
+        figure="|".join(CURVE_FIGURES) or "^$",
+    conda:
+        "../../envs/llmrec.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        kind="curves",
+        runs_root=lambda wc: RUNS_ROOT,
+        cells=lambda wc: planned_cells(CURVE_FIGURES[wc.figure]["methods"]),
+        spec=lambda wc: CURVE_FIGURES[wc.figure],
+        pending=sorted(PENDING_METHODS),
+        dpi=REPORT["dpi"],
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule item_norm_figure:
+    """Sorted initial item-embedding magnitudes of every method (paper Fig. 2)."""
+    input:
+        norms=run_files(METHODS, "initial_item_norms.npy", seeds=SEEDS[:1]),
+    output:
+        pdf="results/figures/item_norms.pdf",
+        png=report(
+            "results/figures/item_norms.png",
+            caption="../report/item_norms.rst",
+            category="Figures",
+            subcategory="Embeddings",
+        ),
+    log:
+        "logs/figures/item_norms.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        kind="item_norms",
+        runs_root=lambda wc: RUNS_ROOT,
+        cells=planned_cells(METHODS, seeds=SEEDS[:1]),
+        pending=sorted(PENDING_METHODS),
+        dpi=REPORT["dpi"],
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule ablation_figure:
+    """NDCG@10 of TF-LLMER and its ablations, mean +- std over seeds (Figs. 8, 12)."""
+    input:
+        metrics=run_files(ABLATION_BAR_METHODS, "metrics.json"),
+    output:
+        pdf="results/figures/ablation_ndcg10.pdf",
+        png=report(
+            "results/figures/ablation_ndcg10.png",
+            caption="../report/ablation_figure.rst",
+            category="Figures",
+            subcategory="Ablation and sensitivity",
+        ),
+    log:
+        "logs/figures/ablation_ndcg10.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        kind="ablation",
+        runs_root=lambda wc: RUNS_ROOT,
+        cells=planned_cells(ABLATION_BAR_METHODS),
+        metric="ndcg@10",
+        pending=sorted(PENDING_METHODS),
+        dpi=REPORT["dpi"],
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule sweep_figure:
+    """NDCG@10 against TF-LLMER's alpha or K, per dataset and backbone (Figs. 13, 14)."""
+    input:
+        metrics=lambda wc: run_files(sweep_points(wc.param).values(), "metrics.json"),
+    output:
+        pdf="results/figures/sweep_{param}.pdf",
+        png=report(
+            "results/figures/sweep_{param}.png",
+            caption="../report/sweep_figure.rst",
+            category="Figures",
+            subcategory="Ablation and sensitivity",
+        ),
+    log:
+        "logs/figures/sweep_{param}.log",
+    wildcard_constraints:
+        param="alpha|K",
+    conda:
+        "../../envs/llmrec.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        kind="sweep",
+        runs_root=lambda wc: RUNS_ROOT,
+        cells=lambda wc: planned_cells(sweep_points(wc.param).values()),
+        points=lambda wc: sweep_points(wc.param),
+        metric="ndcg@10",
+        pending=sorted(PENDING_METHODS),
+        dpi=REPORT["dpi"],
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule paper:
+    """Only the tables and figures (with --config partial=true: from the runs that exist)."""
+    input:
+        paper_outputs(),
