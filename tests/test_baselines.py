@@ -189,7 +189,7 @@ def test_most_similar_matches_brute_force():
 
 def test_item_title_strips_the_key():
     assert item_title("movie title is Toy Story; release year is 1995") == "Toy Story"
-    assert item_title("Toy Story; 1995", "values") == "Toy Story"
+    assert item_title("Toy Story; 1995", {"text_style": "values"}) == "Toy Story"
 
 
 def test_llm_esr_distillation_is_the_mse_to_the_similar_users_mean(data, text_vectors):

@@ -1,9 +1,11 @@
 """The training part of the workflow on a tiny configuration: RandInit and TF-LLMER (with
-MiniLM from its PyPI package as the text model) for all three backbones, plus a K sweep."""
+MiniLM from its PyPI package as the text model) for all three backbones, plus a K sweep;
+and the baselines that reuse frozen text vectors on one backbone."""
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -11,16 +13,23 @@ from conftest import snakemake
 from test_data_workflow import ATOMIC_TOY, write_atomic
 
 
-def tiny_config(workdir: Path) -> None:
+def tiny_config(workdir: Path, **experiment) -> None:
     write_atomic(workdir / "mydata", "toy", n_users=30, n_items=12, per_user=7)
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["datasets"]["toy"] = ATOMIC_TOY
     config["experiments"]["embedded"].update(
-        datasets=["toy"],
-        methods=["RandInit", "TF-LLMER"],
-        llm="minilm",
-        sweeps={"alpha": [], "K": [3]},
+        {
+            "datasets": ["toy"],
+            "methods": ["RandInit", "TF-LLMER"],
+            "llm": "minilm",
+            "sweeps": {"alpha": [], "K": [3]},
+            "training": {},
+            **experiment,
+        }
     )
+    config["tf_llmer"]["source"] = "llm"  # LLM2Rec's chain has its own test
+    config["llm_esr"].update(similar_users=3, retrieved_users=5)
+    config["alphafuse"]["null_dim"] = 4
     config["training"].update(hidden_size=8, max_len=6, epochs=2, patience=2, batch_size=16)
     config["diagnostics"].update(rho_sample_size=8, rho_hard_negatives=3)
     config["encode"].update(batch_size=8, max_tokens=16)
@@ -54,3 +63,20 @@ def test_tiny_grid_trains_and_evaluates_every_cell(workdir: Path):
     # nothing left to do on a second run
     again = snakemake("--cores", "2", "-n", cwd=workdir)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_tiny_grid_runs_the_frozen_vector_baselines(workdir: Path):
+    methods = ["LLMInit", "LLM-ESR", "AlphaFuse", "WhitenRec", "RandomFeat"]
+    tiny_config(workdir, backbones=["SASRec"], methods=methods, sweeps={"alpha": [], "K": []})
+    snakemake("--cores", "2", cwd=workdir)
+    for method in methods:
+        folder = workdir / "results/runs/toy/SASRec" / method / "seed0"
+        record = json.loads((folder / "metrics.json").read_text())
+        assert 0 <= record["test"]["ndcg@10"] <= 1
+        settings = json.loads((folder / "settings.json").read_text())
+        if method in ("LLM-ESR", "AlphaFuse"):  # the paid services they used, substituted
+            assert "instead of OpenAI" in settings["substitutions"]["text_encoder"]
+    similar = np.load(workdir / "results/llm_esr/toy/minilm/similar_users.npy")
+    assert similar.shape == (30, 5)
+    random = np.load(workdir / "results/reps/toy/random-minilm.npy")
+    assert random.shape == np.load(workdir / "results/reps/toy/minilm.npy").shape

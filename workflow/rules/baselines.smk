@@ -33,12 +33,12 @@ rule similar_users:
 rule random_features:
     """RandomFeat: Gaussian vectors with the shape and norms of an item representation."""
     input:
-        vectors="results/reps/{dataset}/{model}.npy",
+        vectors="results/reps/{dataset}/{reps}.npy",
     output:
-        vectors="results/reps/{dataset}/random-{model}.npy",
-        info="results/reps/{dataset}/random-{model}.json",
+        vectors="results/reps/{dataset}/random-{reps}.npy",
+        info="results/reps/{dataset}/random-{reps}.json",
     log:
-        "logs/random_features/{dataset}/{model}.log",
+        "logs/random_features/{dataset}/{reps}.log",
     conda:
         "../../envs/llmrec.yaml"
     resources:

@@ -25,10 +25,7 @@ ALL_METHODS = sorted({m for e in config["experiments"].values() for m in e["meth
 
 # Methods whose implementation has not landed yet, with the issue that brings it.
 # `rule all` leaves their runs out; `rule grid` plans them (snakemake -n grid).
-PENDING_METHODS = {
-    "LLMEmb": "issue 6",
-    "LLM2Rec": "issue 6",
-}
+PENDING_METHODS = {}
 
 # The method sweeps (paper Figs. 13-14) are runs of TF-LLMER with one value
 # overridden; their method id is "TF-LLMER~<param>=<value>".
@@ -87,7 +84,7 @@ wildcard_constraints:
     seed=r"\d+",
     kind="reviews|meta",
     model=_alternatives(config["models"]),
-    reps=f"((random|llm2rec|llmemb)-)?({_alternatives(config['models'])})",
+    reps=f"(random-)?((llm2rec|llmemb)-)?({_alternatives(config['models'])})",
     alpha=r"[0-9.]+",
     K=r"\d+",
     d=r"\d+",
@@ -158,6 +155,8 @@ PCA_ONLY_METHODS = ("TF-LLMER-wo-RecPCA", "TF-LLMER-wo-both")
 
 def tf_llmer_source():
     """The item representation (results/reps name) TF-LLMER reduces: X."""
+    if config["tf_llmer"]["source"] == "llm2rec":
+        return f"llm2rec-{finetuned_model('llm2rec')}"
     return EXP["llm"]
 
 
@@ -186,20 +185,33 @@ METHOD_SECTIONS = {
     "AlphaFuse": "alphafuse",
     "WhitenRec": "whitenrec",
     "RandomFeat": "random_feat",
+    "LLM2Rec": "llm2rec",
+    "LLMEmb": "llmemb",
 }
 
 # What the original embedded item texts with, for the substitution notes of the tables.
 ORIGINAL_TEXT_ENCODER = {
     "LLMInit": "an unnamed 768-d LLM embedding column (its data code also loads all-MiniLM-L6-v2)",
+    "LLM2Rec": "Qwen2-0.5B",
+    "LLMEmb": "LLaMA-7B",
     "LLM-ESR": "OpenAI text-embedding-ada-002 (a paid service)",
     "AlphaFuse": "OpenAI text-embedding-3-small/large (a paid service)",
     "WhitenRec": "BERT [CLS] vectors",
 }
 
 
+def finetuned_model(section):
+    """The model LLM2Rec or LLMEmb fine-tunes (section: llm2rec | llmemb), with the
+    experiment's override."""
+    return {**config[section], **EXP.get(section, {})}["model"]
+
+
 def text_model(method):
     """The experiment's model that embeds item texts for a baseline."""
-    return EXP[config[METHOD_SECTIONS[method]]["text_encoder"]]
+    section = METHOD_SECTIONS[method]
+    if section in ("llm2rec", "llmemb"):
+        return finetuned_model(section)
+    return EXP[config[section]["text_encoder"]]
 
 
 def item_reps(dataset, reps):
@@ -219,6 +231,15 @@ def method_inputs(wildcards):
             "item_vectors": item_reps(ds, model),
             "similar_users": f"results/llm_esr/{ds}/{model}/similar_users.npy",
         }
+    if method == "LLM2Rec":
+        return {"item_vectors": item_reps(ds, f"llm2rec-{text_model(method)}")}
+    if method == "LLMEmb":
+        pretrained = config["llmemb"]["rat"]["pretrained_backbone"]
+        return {
+            "item_vectors": item_reps(ds, f"llmemb-{text_model(method)}"),
+            # RAT aligns to the item table of a plain backbone trained first
+            "pretrained_item_vectors": f"{RUNS_ROOT}/{ds}/{pretrained}/RandInit/seed{wildcards.seed}/item_vectors.npy",
+        }
     if method == "RandomFeat":
         random_reps = f"random-{tf_llmer_source()}"
         if config["random_feat"]["feature_path"] == "tf_llmer":
@@ -234,7 +255,10 @@ def method_settings(method):
     if method not in METHOD_SECTIONS:
         return {}
     section = METHOD_SECTIONS[method]
-    settings = dict(config[section])
+    # LLM2Rec/LLMEmb: their sections configure the fine-tuning rules; the run needs
+    # only the recommender-side keys
+    settings = {"llm2rec": {}, "llmemb": config["llmemb"]["rat"]}.get(section, config[section])
+    settings = dict(settings)
     if section in ("tf_llmer", "random_feat"):
         settings["llm"] = tf_llmer_source()
         if section == "random_feat":
@@ -254,6 +278,7 @@ def run_settings(wildcards):
     method = base_method(wildcards.method)
     return {
         **config["training"],
+        **EXP.get("training", {}),
         **config["backbones"][wildcards.backbone],
         **method_settings(method),
         **method_overrides(wildcards.method),
@@ -287,7 +312,7 @@ def eval_inputs(wildcards):
 # methods still in PENDING_METHODS are never inputs: they are reported as missing.
 from types import SimpleNamespace
 
-PARTIAL = config.get("partial", False)
+PARTIAL = config.get("partial", False) in (True, "true")
 REPORT = {
     "alpha": 0.05,
     "user_test": "wilcoxon",
@@ -306,7 +331,10 @@ ABLATION_BAR_METHODS = [m for m in ABLATION_METHODS if m != "RandInit"]  # Figs.
 MAIN_METHODS = [m for m in METHODS if m not in TF_LLMER_METHODS[1:]]
 BASELINES = [m for m in MAIN_METHODS if m != TARGET_METHOD]
 LLM_BASELINES = ["LLMInit", "LLM-ESR", "LLMEmb", "LLM2Rec", "AlphaFuse", "WhitenRec"]
-PCA_LABELS = {"TF-LLMER-wo-norm": "Rec-PCA (w/o norm)", "TF-LLMER-wo-both": "vanilla PCA (w/o norm)"}
+PCA_LABELS = {
+    "TF-LLMER-wo-norm": "Rec-PCA (w/o norm)",
+    "TF-LLMER-wo-both": "vanilla PCA (w/o norm)",
+}
 
 # Training-curve figures: which runs each draws and which history.csv column.
 CURVE_FIGURES = {
@@ -350,7 +378,7 @@ def planned_cells(methods, seeds=None):
 
 
 def run_files(methods, filename, seeds=None):
-    """`filename` of the planned runs of `methods` that a report rule waits for: all of
+    """`filename` of the planned runs of `methods` that a report job waits for: all of
     them, or (partial mode) those that exist; never those of pending methods."""
     paths = [
         f"{RUNS_ROOT}/{c['dataset']}/{c['backbone']}/{c['method']}/seed{c['seed']}/{filename}"
@@ -374,24 +402,36 @@ def cost_benchmarks(method):
     """{stage: [benchmark file patterns]} of a method's pipeline, for the cost table.
 
     {dataset}, {backbone}, {method} and {seed} are filled in per run; globs are allowed
-    (the LLM fine-tuning stages of LLM2Rec and LLMEmb have several rules). A pattern with
-    no file marks the stage missing. Keep in step with the rules' `benchmark:` paths.
+    (`*` stands for the model of the LLM stages: every model's file is summed). A pattern
+    with no file marks the stage missing. Keep in step with the rules' `benchmark:` paths.
     """
-    llm, encoder = EXP["llm"], EXP["sentence_encoder"]
     stages = {"training": ["benchmarks/train/{dataset}/{backbone}/{method}/seed{seed}.tsv"]}
     base = base_method(method)
-    if base in TF_LLMER_METHODS:
-        vectors = tf_llmer_vectors(SimpleNamespace(dataset="{dataset}", method=method))
-        stages["embedding"] = [f"benchmarks/encode_items/{{dataset}}/{llm}.tsv"]
-        stages["rec_pca"] = [
-            vectors.replace("results/recpca/", "benchmarks/rec_pca/", 1)[: -len(".npy")] + ".tsv"
-        ]
+    if base in (*TF_LLMER_METHODS, "RandomFeat"):
+        wildcards = SimpleNamespace(dataset="{dataset}", method=method)
+        vectors = method_inputs(wildcards)["item_vectors"]
+        stages["embedding"] = [f"benchmarks/encode_items/{{dataset}}/{tf_llmer_source()}.tsv"]
+        if vectors.startswith("results/recpca/"):
+            stages["rec_pca"] = [
+                vectors.replace("results/recpca/", "benchmarks/rec_pca/", 1)[: -len(".npy")]
+                + ".tsv"
+            ]
     elif base in ("LLMInit", "AlphaFuse", "WhitenRec"):
-        stages["embedding"] = [f"benchmarks/encode_items/{{dataset}}/{llm}.tsv"]
-    elif base == "LLM-ESR":
-        stages["embedding"] = [f"benchmarks/encode_items/{{dataset}}/{encoder}.tsv"]
-    elif base in ("LLM2Rec", "LLMEmb"):
-        stages["llm_finetune"] = [f"benchmarks/{base.lower()}/{{dataset}}/*.tsv"]
+        stages["embedding"] = [f"benchmarks/encode_items/{{dataset}}/{text_model(base)}.tsv"]
+    elif base == "LLM-ESR":  # item texts embedded, plus its similar-user retrieval
+        model = text_model(base)
+        stages["embedding"] = [
+            f"benchmarks/encode_items/{{dataset}}/{model}.tsv",
+            f"benchmarks/similar_users/{{dataset}}/{model}.tsv",
+        ]
+    elif base == "LLM2Rec":  # llm_finetune.smk: CSFT, MNTP, SimCSE, then encoding
+        stages["llm_finetune"] = [
+            f"benchmarks/llm2rec/{{dataset}}/*-{step}.tsv" for step in ("csft", "mntp", "simcse")
+        ]
+        stages["embedding"] = ["benchmarks/llm2rec/{dataset}/*-encode.tsv"]
+    elif base == "LLMEmb":  # llm_finetune.smk: SCFT, then encoding
+        stages["llm_finetune"] = ["benchmarks/llmemb/{dataset}/*-scft.tsv"]
+        stages["embedding"] = ["benchmarks/llmemb/{dataset}/*-encode.tsv"]
     return stages
 
 
@@ -403,3 +443,49 @@ def paper_outputs():
     return expand("results/tables/{table}.{ext}", table=tables, ext=["csv", "md", "tex"]) + expand(
         "results/figures/{figure}.{ext}", figure=figures, ext=["pdf", "png"]
     )
+
+
+# LLM2Rec and LLMEmb fine-tuning (rules/llm_finetune.smk). Their settings: the config
+# section (the originals' values) with the experiment's overrides merged in
+# (experiments.<name>.llm2rec / .llmemb: the model and, embedded, CPU-sized steps).
+def deep_merged(base, override):
+    merged = dict(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# (llmemb.rat configures the recommender side, not the fine-tuning)
+FINETUNE_SETTINGS = {
+    method: deep_merged({k: v for k, v in config[method].items() if k != "rat"}, EXP.get(method))
+    for method in ("llm2rec", "llmemb")
+}
+
+
+def finetuned_reps(method, dataset):
+    """Item vectors of LLM2Rec or LLMEmb (method: llm2rec | llmemb) for a dataset."""
+    return item_reps(dataset, f"{method}-{FINETUNE_SETTINGS[method]['model']}")
+
+
+def model_spec(wildcards):
+    return config["models"][wildcards.model]["spec"]
+
+
+def processed_files(wildcards):
+    folder = f"results/data/{wildcards.dataset}"
+    return {
+        "interactions": f"{folder}/interactions.tsv",
+        "item_table": f"{folder}/items.tsv",
+        "summary": f"{folder}/summary.json",
+    }
+
+
+def finetune_inputs(wildcards):
+    """The processed dataset, plus the cached model folder for models that need caching."""
+    inputs = processed_files(wildcards)
+    if model_spec(wildcards)["source"] in ("package_gguf", "hub"):
+        inputs["model"] = f"results/models/{wildcards.model}"
+    return inputs

@@ -83,19 +83,23 @@ def _cross_check(config: dict[str, Any]) -> list[str]:
             f"config key 'experiment': {config['experiment']!r} is not an experiment; "
             f"allowed: {', '.join(map(repr, experiments))}"
         )
+    model_refs = {f"{section}.model": config.get(section, {}).get("model") for section in ("llm2rec", "llmemb")}
     for name, exp in experiments.items():
-        for key in ("llm", "sentence_encoder"):
-            if exp[key] not in config["models"]:
-                problems.append(
-                    f"config key 'experiments.{name}.{key}': {exp[key]!r} is not defined "
-                    f"under 'models'; defined: {', '.join(map(repr, config['models']))}"
-                )
+        model_refs.update({f"experiments.{name}.{key}": exp[key] for key in ("llm", "sentence_encoder")})
+        model_refs.update({f"experiments.{name}.{section}.model": exp.get(section, {}).get("model")
+                           for section in ("llm2rec", "llmemb")})
         for i, ds in enumerate(exp["datasets"]):
             if ds not in config["datasets"]:
                 problems.append(
                     f"config key 'experiments.{name}.datasets[{i}]': {ds!r} is not defined "
                     f"under 'datasets'; defined: {', '.join(map(repr, config['datasets']))}"
                 )
+    for key, model in model_refs.items():
+        if model is not None and model not in config["models"]:
+            problems.append(
+                f"config key '{key}': {model!r} is not defined "
+                f"under 'models'; defined: {', '.join(map(repr, config['models']))}"
+            )
     return problems
 
 

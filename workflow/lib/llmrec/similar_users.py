@@ -78,8 +78,8 @@ def retrieve(
 
     data_dir = Path(data_dir)
     data = processed.load(data_dir)
-    style = json.loads((data_dir / "summary.json").read_text())["settings"]["text_style"]
-    titles = [item_title(t, style) for t in read_item_texts(data_dir / "items.tsv")]
+    preprocess = json.loads((data_dir / "summary.json").read_text())["settings"]
+    titles = [item_title(t, preprocess) for t in read_item_texts(data_dir / "items.tsv")]
     texts = user_texts(data.train_sequences(), titles, settings["user_domain"], int(settings["user_text_chars"]))
     options = resolve_encode_settings({**encode_settings, "max_tokens": int(settings["user_max_tokens"])})
     location = as_location(model_dir, kind=spec.get("kind")) if model_dir else as_location(spec)

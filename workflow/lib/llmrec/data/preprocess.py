@@ -48,6 +48,9 @@ class Processed:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+FIELD_SEPARATOR = "; "  # between the fields of an item text
+
+
 def item_texts(items: pd.DataFrame, fields: list[str], style: str) -> pd.Series:
     """One text per item from the given metadata fields, in the given order.
 
@@ -70,17 +73,30 @@ def item_texts(items: pd.DataFrame, fields: list[str], style: str) -> pd.Series:
             parts.append(values)
         else:
             raise ValueError(f"text_style must be 'key_value' or 'values', got {style!r}")
-    joined = pd.concat(parts, axis=1).apply(lambda row: "; ".join(v for v in row if v), axis=1)
+    joined = pd.concat(parts, axis=1).apply(lambda row: FIELD_SEPARATOR.join(v for v in row if v), axis=1)
     return joined.astype(str) if len(joined) else pd.Series([], dtype=str)
 
 
-def item_title(text: str, style: str = "key_value") -> str:
-    """The first field of an item text made by :func:`item_texts` (the title, which
-    ``text_fields`` lists first), without its ``key is`` label."""
-    first = text.split("; ", 1)[0]
-    if style == "key_value" and " is " in first:
-        return first.split(" is ", 1)[1]
-    return first
+def item_title(text: str, preprocess: dict | None = None) -> str:
+    """The title of an item: the value of the first field of its text.
+
+    LLM2Rec embeds titles only. With the recorded settings, ``key_value`` texts lose the
+    ``"<first text field> is "`` prefix and ``values`` texts are their first field; an
+    item whose first field is not the title field (title missing) keeps its first field
+    whole. Without settings, the value after the first ``" is "`` of the first field is
+    taken (field names never contain " is "). A title that itself contains "; " is cut
+    there (the separator is ambiguous).
+    """
+    first = text.split(FIELD_SEPARATOR, 1)[0].strip()
+    preprocess = preprocess or {}
+    style, fields = preprocess.get("text_style"), preprocess.get("text_fields")
+    if style == "values":
+        return first
+    if style == "key_value" and fields:
+        prefix = fields[0].replace("_", " ") + " is "
+        return first[len(prefix):] if first.startswith(prefix) else first
+    key, found, value = first.partition(" is ")
+    return value if found and value else first
 
 
 def k_core(users: np.ndarray, items: np.ndarray, user_core: int, item_core: int) -> np.ndarray:

@@ -50,7 +50,10 @@ def null_dimension(eigenvalues: np.ndarray, null_dim: int | None, null_threshold
     else:
         k = int(null_dim)
     if not 1 <= k <= len(eigenvalues):
-        raise ValueError(f"AlphaFuse null dimension must be in 1..{len(eigenvalues)}, got {k}")
+        raise ValueError(
+            f"AlphaFuse null dimension (alphafuse.null_dim or null_threshold) must be in "
+            f"1..{len(eigenvalues)} (the hidden size), got {k}"
+        )
     return k
 
 

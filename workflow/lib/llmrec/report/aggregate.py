@@ -162,7 +162,8 @@ def method_table(
             rows.append(row)
         frame = pd.DataFrame(rows)
         columns = ["Dataset", "Backbone", "Metric"] + [m for m in methods if m in frame]
-        return frame[columns + (["Improv."] if best is not None else [])]
+        # reindex: an experiment without these methods gets an empty table, not an error
+        return frame.reindex(columns=columns + (["Improv."] if best is not None else []))
 
     return tidy, display
 
