@@ -118,6 +118,34 @@ def _label(method: str, labels: dict[str, str] | None) -> str:
     return (labels or {}).get(method, method)
 
 
+def _method_panels(frame, planned, labels, draw, xlabel, ylabel, log_y, missing, pending, pdf, png, dpi):
+    """The shared layout of the per-run figures: rows datasets, columns backbones, in each
+    panel ``draw(ax, method, runs, colour, label)`` for every planned method that has
+    rows in ``frame`` and a note naming those that have none."""
+    datasets, backbones = _axes_of(planned)
+    methods = list(dict.fromkeys(c.method for c in planned))
+    colours = _colours(_drawn(frame, planned))
+    fig, axes = _grid(len(datasets), len(backbones))
+    for i, dataset in enumerate(datasets):
+        for j, backbone in enumerate(backbones):
+            ax = axes[i, j]
+            panel = frame[(frame["dataset"] == dataset) & (frame["backbone"] == backbone)]
+            absent = []
+            for method in methods:
+                runs = panel[panel["method"] == method]
+                if runs.empty:
+                    absent.append(_label(method, labels))
+                else:
+                    draw(ax, method, runs, colours[method], _label(method, labels))
+            _panel_note(ax, absent)
+            if log_y:
+                _log_axis(ax)
+            ax.set_title(f"{dataset} · {backbone}")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+    _finish(fig, axes, describe_missing(missing, planned, pending), pdf, png, dpi)
+
+
 def curves(
     history: pd.DataFrame,
     planned: list[Cell],
@@ -133,33 +161,16 @@ def curves(
 ) -> None:
     """Per-epoch curves of ``column`` (training loss, rho): rows datasets, columns
     backbones, one line per method (mean over seeds, band = ± std where > 1 seed)."""
-    datasets, backbones = _axes_of(planned)
-    methods = list(dict.fromkeys(c.method for c in planned))
-    colours = _colours(_drawn(history, planned))
-    fig, axes = _grid(len(datasets), len(backbones))
-    for i, dataset in enumerate(datasets):
-        for j, backbone in enumerate(backbones):
-            ax = axes[i, j]
-            panel = history[(history["dataset"] == dataset) & (history["backbone"] == backbone)]
-            absent = []
-            for method in methods:
-                runs = panel[panel["method"] == method]
-                if runs.empty:
-                    absent.append(_label(method, labels))
-                    continue
-                by_epoch = runs.groupby("epoch")[column].agg(["mean", "std"])
-                x, y = by_epoch.index.to_numpy(), by_epoch["mean"].to_numpy()
-                ax.plot(x, y, color=colours[method], label=_label(method, labels), lw=1.6)
-                if runs["seed"].nunique() > 1:
-                    sd = by_epoch["std"].fillna(0).to_numpy()
-                    ax.fill_between(x, y - sd, y + sd, color=colours[method], alpha=0.2, lw=0)
-            _panel_note(ax, absent)
-            if log_y:
-                _log_axis(ax)
-            ax.set_title(f"{dataset} · {backbone}")
-            ax.set_xlabel("epoch")
-            ax.set_ylabel(ylabel)
-    _finish(fig, axes, describe_missing(missing, planned, pending), pdf, png, dpi)
+
+    def draw(ax, method, runs, colour, label):
+        by_epoch = runs.groupby("epoch")[column].agg(["mean", "std"])
+        x, y = by_epoch.index.to_numpy(), by_epoch["mean"].to_numpy()
+        ax.plot(x, y, color=colour, label=label, lw=1.6)
+        if runs["seed"].nunique() > 1:
+            sd = by_epoch["std"].fillna(0).to_numpy()
+            ax.fill_between(x, y - sd, y + sd, color=colour, alpha=0.2, lw=0)
+
+    _method_panels(history, planned, labels, draw, "epoch", ylabel, log_y, missing, pending, pdf, png, dpi)
 
 
 def item_norms(
@@ -174,34 +185,15 @@ def item_norms(
 ) -> None:
     """Initial item-embedding norms sorted in descending order, one line per method:
     rows datasets, columns backbones (one seed per line, the first planned one)."""
-    datasets, backbones = _axes_of(planned)
-    methods = list(dict.fromkeys(c.method for c in planned))
-    colours = _colours(_drawn(norms, planned))
-    fig, axes = _grid(len(datasets), len(backbones))
-    for i, dataset in enumerate(datasets):
-        for j, backbone in enumerate(backbones):
-            ax = axes[i, j]
-            panel = norms[(norms["dataset"] == dataset) & (norms["backbone"] == backbone)]
-            absent = []
-            for method in methods:
-                run = panel[panel["method"] == method]
-                if run.empty:
-                    absent.append(_label(method, labels))
-                    continue
-                run = run[run["seed"] == run["seed"].min()]
-                ax.plot(
-                    run["item_rank"],
-                    run["norm"],
-                    color=colours[method],
-                    label=_label(method, labels),
-                    lw=1.6,
-                )
-            _panel_note(ax, absent)
-            _log_axis(ax)
-            ax.set_title(f"{dataset} · {backbone}")
-            ax.set_xlabel("items (sorted by magnitude)")
-            ax.set_ylabel("initial embedding norm")
-    _finish(fig, axes, describe_missing(missing, planned, pending), pdf, png, dpi)
+
+    def draw(ax, method, runs, colour, label):
+        run = runs[runs["seed"] == runs["seed"].min()]
+        ax.plot(run["item_rank"], run["norm"], color=colour, label=label, lw=1.6)
+
+    _method_panels(
+        norms, planned, labels, draw, "items (sorted by magnitude)", "initial embedding norm",
+        True, missing, pending, pdf, png, dpi,
+    )  # fmt: skip
 
 
 def _mean_std(metrics: pd.DataFrame, metric: str, keys: list[str]) -> pd.DataFrame:
