@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from llmrec.methods.context import MethodContext
 from llmrec import backbones, methods
 from llmrec.backbones import BERT4Rec, GRU4Rec, ItemEmbedding, SASRec
 from llmrec.backbones.layers import dropout
@@ -19,7 +20,7 @@ SETTINGS = {"hidden_size": HIDDEN, "max_len": MAX_LEN, "n_heads": 2, "inner_size
 
 def make(backbone_cls, **overrides):
     torch.manual_seed(0)
-    table = methods.get("RandInit")(N_ITEMS, HIDDEN, {}, {}, mask_token=backbone_cls.needs_mask_token)
+    table = methods.get("RandInit")(MethodContext("RandInit", N_ITEMS, HIDDEN, mask_token=backbone_cls.needs_mask_token))
     return backbone_cls(table, {**SETTINGS, **overrides})
 
 

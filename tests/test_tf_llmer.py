@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from llmrec.methods.context import MethodContext
 from llmrec import diagnostics, experiment, graph, methods, recpca
 from llmrec.data import preprocess, processed
 
@@ -52,7 +53,7 @@ def test_rec_pca_graph_never_sees_validation_or_test_items(tiny_data, monkeypatc
                                               ("TF-LLMER-wo-both", False)])
 def test_variants_initialise_from_the_reduced_vectors(name, normalized):
     z = np.random.default_rng(2).normal(size=(10, 8)).astype(np.float32) * 3
-    emb = methods.get(name)(10, 8, {"tau": 1.0}, {"item_vectors": z})
+    emb = methods.get(name)(MethodContext(name, 10, 8, {"tau": 1.0}, {"item_vectors": z}))
     assert torch.allclose(emb.weight.detach(), torch.from_numpy(z))
     norms = emb.item_vectors().norm(dim=1)
     assert torch.allclose(norms, torch.ones(10), atol=1e-6) == normalized
@@ -61,7 +62,7 @@ def test_variants_initialise_from_the_reduced_vectors(name, normalized):
 
 def test_tf_llmer_needs_item_vectors():
     with pytest.raises(ValueError, match="item_vectors"):
-        methods.get("TF-LLMER")(10, 8, {}, {})
+        methods.get("TF-LLMER")(MethodContext("TF-LLMER", 10, 8))
 
 
 def test_epoch_diagnostics_on_a_model(tiny_data):

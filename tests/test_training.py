@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from llmrec.methods.context import MethodContext
 from llmrec import methods, metrics
 from llmrec.data.processed import SequenceData
 from llmrec.training import evaluate, softmax_cross_entropy, train_and_evaluate
@@ -172,7 +173,7 @@ def test_method_registry():
     assert "RandInit" in methods.available()
     with pytest.raises(KeyError, match="available"):
         methods.get("no-such-method")
-    table = methods.get("RandInit")(N_ITEMS, 16, {"init": "xavier"}, {}, mask_token=True)
+    table = methods.get("RandInit")(MethodContext("RandInit", N_ITEMS, 16, {"init": "xavier"}, mask_token=True))
     assert table.table().shape == (N_ITEMS + 2, 16)
     with pytest.raises(ValueError, match="already registered"):
         methods.register("RandInit")(lambda *a, **k: None)

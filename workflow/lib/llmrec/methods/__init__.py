@@ -1,18 +1,18 @@
 """Registry of the methods that produce the item table.
 
-A method is a function ``build(n_items, hidden_size, settings, inputs, *, mask_token,
-data=None) -> ItemEmbedding``: ``settings`` is the run's settings dict (the method reads
-its own keys), ``inputs`` a dict of whatever the method needs from earlier stages (paths
-of item vectors, ...), ``mask_token`` whether the backbone needs a [MASK] row (BERT4Rec),
-``data`` the run's SequenceData (only its training part may be used). Modules register
-their builder with ``@register("name")``; this package imports them so that
-``get(name)`` finds every method.
+A method is a function ``build(ctx: MethodContext) -> ItemEmbedding``
+(:mod:`.context`): ``ctx`` carries the catalogue and hidden sizes, the run's settings (the
+method reads its own keys), the files of earlier stages (``ctx.vectors()`` loads and checks
+item vectors), whether the backbone needs a [MASK] row, and the dataset (only its training
+part may be used); ``ctx.item_embedding(...)`` builds the table. Modules register their
+builder with ``@register("name")``; this package imports them so that ``get(name)`` finds
+every method.
 
-A method that changes more than the item table registers a ``wrap(backbone, settings,
-inputs, data) -> nn.Module`` too (``@register("name", wrap=...)``); the result must
-behave as a backbone towards the trainer (``forward``, ``training_pairs``,
-``sequence_representation``, ``item_embedding``, ...; see
-:class:`~llmrec.methods.wrapping.WrappedBackbone`) and may add an ``auxiliary_loss``.
+A method that changes more than the item table registers a ``wrap(backbone, ctx) ->
+nn.Module`` too (``@register("name", wrap=...)``); the result must behave as a backbone
+towards the trainer (``forward``, ``training_pairs``, ``sequence_representation``,
+``item_embedding``, ...; see :class:`~llmrec.methods.wrapping.WrappedBackbone`) and may add
+an ``auxiliary_loss``.
 """
 
 from __future__ import annotations

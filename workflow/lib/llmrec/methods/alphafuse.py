@@ -19,15 +19,13 @@ padding row is the zero vector (the original uses a random row at index N).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding, similarity_options
 from ..recpca import rec_pca
 from . import register
-from .inputs import load_vectors
+from .context import MethodContext
 
 
 def semantic_decomposition(
@@ -58,18 +56,10 @@ def null_dimension(eigenvalues: np.ndarray, null_dim: int | None, null_threshold
 
 
 @register("AlphaFuse")
-def build(
-    n_items: int,
-    hidden_size: int,
-    settings: dict[str, Any],
-    inputs: dict | None = None,
-    *,
-    mask_token: bool = False,
-    data=None,
-) -> ItemEmbedding:
-    vectors = load_vectors(inputs, "item_vectors", "AlphaFuse", n_items)
+def build(ctx: MethodContext) -> ItemEmbedding:
+    settings, hidden_size = ctx.settings, ctx.hidden_size
     semantic, eigenvalues = semantic_decomposition(
-        vectors,
+        ctx.vectors(),
         hidden_size,
         scale=float(settings.get("embedding_scale", 40.0)),
         standardize=bool(settings.get("standardize", True)),
@@ -77,14 +67,11 @@ def build(
     k = null_dimension(eigenvalues, settings.get("null_dim", hidden_size // 2), settings.get("null_threshold"))
     if settings.get("cover", False):
         semantic[:, hidden_size - k :] = 0.0
-    return ItemEmbedding(
-        n_items,
-        hidden_size,
+    return ctx.item_embedding(
         mode="frozen_plus_trainable",
         vectors=torch.from_numpy(semantic),
         trainable_dim=k,
         init=settings.get("id_init", "zeros"),
         init_std=1.0,  # the original's "normal" ID init is N(0, 1)
         **similarity_options(settings.get("similarity", "cosine"), settings.get("tau", 0.07)),
-        mask_token=mask_token,
     )

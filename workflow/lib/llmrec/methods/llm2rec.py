@@ -6,29 +6,16 @@ hidden size; the adapted table is the input embedding and the output layer; no I
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding
 from ..backbones.layers import init_xavier
 from . import register
-from .inputs import load_vectors
+from .context import MethodContext
 
 
 @register("LLM2Rec")
-def build(
-    n_items: int,
-    hidden_size: int,
-    settings: dict[str, Any],
-    inputs: dict | None = None,
-    *,
-    mask_token: bool = False,
-    data=None,
-) -> ItemEmbedding:
-    vectors = load_vectors(inputs, "item_vectors", "LLM2Rec", n_items)
-    emb = ItemEmbedding(
-        n_items, hidden_size, mode="adapter", vectors=torch.from_numpy(vectors), adapter="linear", mask_token=mask_token
-    )
+def build(ctx: MethodContext) -> ItemEmbedding:
+    emb = ctx.item_embedding(mode="adapter", vectors=torch.from_numpy(ctx.vectors()), adapter="linear")
     init_xavier(emb.adapter)
     return emb

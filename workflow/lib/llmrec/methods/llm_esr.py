@@ -22,7 +22,6 @@ that lets each position see the items it must predict.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +33,7 @@ from ..backbones.layers import attention_bias, init_xavier
 from ..recpca import rec_pca
 from ..training.batching import pad_left
 from . import register
-from .inputs import load_array, load_vectors
+from .context import MethodContext
 from .wrapping import WrappedBackbone
 
 
@@ -147,9 +146,9 @@ def pca_init(vectors: np.ndarray, d: int) -> np.ndarray:
     return rec_pca(vectors, None, d, 0.0, pre_l2norm=False, center=True).z
 
 
-def wrap(backbone, settings: dict[str, Any], inputs: dict, data) -> DualView:
-    emb = backbone.item_embedding
-    vectors = load_vectors(inputs, "item_vectors", "LLM-ESR", emb.n_items)
+def wrap(backbone, ctx: MethodContext) -> DualView:
+    emb, settings, data = backbone.item_embedding, ctx.settings, ctx.data
+    vectors = ctx.vectors()
     llm_view = ItemEmbedding(
         emb.n_items,
         emb.dim,
@@ -162,9 +161,9 @@ def wrap(backbone, settings: dict[str, Any], inputs: dict, data) -> DualView:
     if data is None:
         raise ValueError("LLM-ESR needs the dataset (its users' training sequences)")
     k = int(settings.get("similar_users", 10))
-    similar = load_array(inputs, "similar_users", "LLM-ESR", data.n_users)
+    similar = ctx.array("similar_users", data.n_users)
     if similar.shape[1] < k:
-        raise ValueError(f"LLM-ESR: {inputs['similar_users']} holds {similar.shape[1]} similar users, need {k}")
+        raise ValueError(f"LLM-ESR: {ctx.inputs['similar_users']} holds {similar.shape[1]} similar users, need {k}")
     histories = pad_left(data.train_sequences(), backbone.history_length)
     model = DualView(
         backbone,
@@ -182,18 +181,6 @@ def wrap(backbone, settings: dict[str, Any], inputs: dict, data) -> DualView:
 
 
 @register("LLM-ESR", wrap=wrap)
-def build(
-    n_items: int,
-    hidden_size: int,
-    settings: dict[str, Any],
-    inputs: dict | None = None,
-    *,
-    mask_token: bool = False,
-    data=None,
-) -> ItemEmbedding:
+def build(ctx: MethodContext) -> ItemEmbedding:
     """The collaborative (ID) view; :func:`wrap` adds the semantic view around the backbone."""
-    vectors = load_vectors(inputs, "item_vectors", "LLM-ESR", n_items)
-    return ItemEmbedding(
-        n_items, hidden_size, mode="trainable", vectors=torch.from_numpy(pca_init(vectors, hidden_size)),
-        mask_token=mask_token,
-    )
+    return ctx.item_embedding(mode="trainable", vectors=torch.from_numpy(pca_init(ctx.vectors(), ctx.hidden_size)))

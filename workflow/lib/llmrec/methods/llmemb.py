@@ -13,15 +13,13 @@ original repeats it per occurrence), which keeps the B x B similarity matrices s
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding
 from ..backbones.layers import init_xavier
 from ..losses import ContrastiveLoss
 from . import register
-from .inputs import load_vectors
+from .context import MethodContext
 from .wrapping import WrappedBackbone
 
 
@@ -39,9 +37,9 @@ class AlignedToPretrained(WrappedBackbone):
         return self.weight * self.align(self.pretrained[items - 1], table[items])
 
 
-def wrap(backbone, settings: dict[str, Any], inputs: dict, data) -> AlignedToPretrained:
-    emb = backbone.item_embedding
-    pretrained = load_vectors(inputs, "pretrained_item_vectors", "LLMEmb", emb.n_items)
+def wrap(backbone, ctx: MethodContext) -> AlignedToPretrained:
+    emb, settings = backbone.item_embedding, ctx.settings
+    pretrained = ctx.vectors("pretrained_item_vectors")
     if pretrained.shape[1] != emb.dim:
         raise ValueError(
             f"LLMEmb: the pretrained item table has {pretrained.shape[1]} dims, the backbone {emb.dim}"
@@ -55,24 +53,13 @@ def wrap(backbone, settings: dict[str, Any], inputs: dict, data) -> AlignedToPre
 
 
 @register("LLMEmb", wrap=wrap)
-def build(
-    n_items: int,
-    hidden_size: int,
-    settings: dict[str, Any],
-    inputs: dict | None = None,
-    *,
-    mask_token: bool = False,
-    data=None,
-) -> ItemEmbedding:
-    vectors = load_vectors(inputs, "item_vectors", "LLMEmb", n_items)
-    emb = ItemEmbedding(
-        n_items,
-        hidden_size,
+def build(ctx: MethodContext) -> ItemEmbedding:
+    vectors = ctx.vectors()
+    emb = ctx.item_embedding(
         mode="adapter",
         vectors=torch.from_numpy(vectors),
         adapter="linear2",
         adapter_hidden=max(1, vectors.shape[1] // 2),
-        mask_token=mask_token,
     )
     init_xavier(emb.adapter)
     return emb

@@ -16,14 +16,12 @@ disparity TF-LLMER diagnoses, are kept. Popularity counts the training parts onl
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding
 from . import register
-from .inputs import load_vectors
+from .context import MethodContext
 
 SELECTIONS = ("rand", "uni", "var")
 
@@ -64,26 +62,16 @@ def training_item_counts(data) -> np.ndarray:
 
 
 @register("LLMInit")
-def build(
-    n_items: int,
-    hidden_size: int,
-    settings: dict[str, Any],
-    inputs: dict | None = None,
-    *,
-    mask_token: bool = False,
-    data=None,
-) -> ItemEmbedding:
-    vectors = load_vectors(inputs, "item_vectors", "LLMInit", n_items)
+def build(ctx: MethodContext) -> ItemEmbedding:
+    vectors, settings = ctx.vectors(), ctx.settings
     selection = settings.get("selection", "var")
-    counts = training_item_counts(data) if (selection == "var" and data is not None) else None
+    counts = training_item_counts(ctx.data) if (selection == "var" and ctx.data is not None) else None
     index = select_dimensions(
         vectors,
-        hidden_size,
+        ctx.hidden_size,
         selection,
         seed=int(settings.get("seed", 0)),
         item_counts=counts,
         popular_fraction=float(settings.get("popular_fraction", 0.2)),
     )
-    return ItemEmbedding(
-        n_items, hidden_size, mode="trainable", vectors=torch.from_numpy(vectors[:, index]), mask_token=mask_token
-    )
+    return ctx.item_embedding(mode="trainable", vectors=torch.from_numpy(vectors[:, index]))

@@ -6,19 +6,13 @@ RecBole and RecSys'23 SASRec+) or ``"xavier"`` (xavier-normal, as RecBole's GRU4
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..backbones.item_embedding import ItemEmbedding
 from . import register
+from .context import MethodContext
 
 
 @register("RandInit")
-def build(n_items: int, hidden_size: int, settings: dict[str, Any], inputs: dict | None = None, *, mask_token: bool = False, data=None) -> ItemEmbedding:
-    return ItemEmbedding(
-        n_items,
-        hidden_size,
-        mode="trainable",
-        init=settings.get("init", "normal"),
-        init_std=settings.get("init_std", 0.02),
-        mask_token=mask_token,
+def build(ctx: MethodContext) -> ItemEmbedding:
+    return ctx.item_embedding(
+        mode="trainable", init=ctx.settings.get("init", "normal"), init_std=ctx.settings.get("init_std", 0.02)
     )

@@ -13,14 +13,12 @@ Whatever it reaches without any text is what the text itself cannot be credited 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding
 from . import register
-from .inputs import load_vectors
+from .context import MethodContext
 from .tf_llmer import _builder as tf_llmer_builder
 
 PATHS = ("tf_llmer", "adapter")
@@ -40,21 +38,10 @@ _through_tf_llmer = tf_llmer_builder(normalize=True)
 
 
 @register("RandomFeat")
-def build(
-    n_items: int,
-    hidden_size: int,
-    settings: dict[str, Any],
-    inputs: dict | None = None,
-    *,
-    mask_token: bool = False,
-    data=None,
-) -> ItemEmbedding:
-    path = settings.get("feature_path", "tf_llmer")
+def build(ctx: MethodContext) -> ItemEmbedding:
+    path = ctx.settings.get("feature_path", "tf_llmer")
     if path == "tf_llmer":
-        return _through_tf_llmer(n_items, hidden_size, settings, inputs, mask_token=mask_token, data=data)
+        return _through_tf_llmer(ctx)
     if path == "adapter":
-        vectors = load_vectors(inputs, "item_vectors", "RandomFeat", n_items)
-        return ItemEmbedding(
-            n_items, hidden_size, mode="adapter", vectors=torch.from_numpy(vectors), mask_token=mask_token
-        )
+        return ctx.item_embedding(mode="adapter", vectors=torch.from_numpy(ctx.vectors()))
     raise ValueError(f"unknown RandomFeat feature_path {path!r}; allowed: {', '.join(PATHS)}")

@@ -16,13 +16,11 @@ fixed instead).
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding
 from . import register
-from .inputs import load_vectors
+from .context import MethodContext
 
 #: method name -> whether the item table is normalised; Rec-PCA vs PCA is the input's job
 VARIANTS = {
@@ -34,26 +32,14 @@ VARIANTS = {
 
 
 def _builder(normalize: bool):
-    def build(
-        n_items: int,
-        hidden_size: int,
-        settings: dict[str, Any],
-        inputs: dict | None = None,
-        *,
-        mask_token: bool = False,
-        data=None,
-    ) -> ItemEmbedding:
-        # the Rec-PCA (or PCA) output of the rec_pca rule
-        vectors = torch.from_numpy(load_vectors(inputs, "item_vectors", "TF-LLMER", n_items))
-        emb = ItemEmbedding(
-            n_items,
-            hidden_size,
+    def build(ctx: MethodContext) -> ItemEmbedding:
+        settings = ctx.settings
+        emb = ctx.item_embedding(
             mode="trainable",
-            vectors=vectors,
+            vectors=torch.from_numpy(ctx.vectors()),  # the Rec-PCA (or PCA) output
             normalize=normalize,
             tau=float(settings.get("tau", 1.0)) if normalize else 1.0,
             normalize_h=bool(settings.get("normalize_h", False)) and normalize,
-            mask_token=mask_token,
         )
         if settings.get("freeze_item_emb", False):
             emb.weight.requires_grad_(False)

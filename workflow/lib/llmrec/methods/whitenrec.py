@@ -12,14 +12,12 @@ dot product.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding, similarity_options
 from . import register
-from .inputs import load_vectors
+from .context import MethodContext
 
 
 def zca_whiten(vectors: np.ndarray, groups: int = 1, eps: float = 1e-5) -> np.ndarray:
@@ -40,25 +38,14 @@ def zca_whiten(vectors: np.ndarray, groups: int = 1, eps: float = 1e-5) -> np.nd
 
 
 @register("WhitenRec")
-def build(
-    n_items: int,
-    hidden_size: int,
-    settings: dict[str, Any],
-    inputs: dict | None = None,
-    *,
-    mask_token: bool = False,
-    data=None,
-) -> ItemEmbedding:
-    vectors = load_vectors(inputs, "item_vectors", "WhitenRec", n_items)
+def build(ctx: MethodContext) -> ItemEmbedding:
+    settings = ctx.settings
     whitened = zca_whiten(
-        vectors, int(settings.get("whitening_groups", 1)), float(settings.get("whitening_eps", 1e-5))
+        ctx.vectors(), int(settings.get("whitening_groups", 1)), float(settings.get("whitening_eps", 1e-5))
     )
-    return ItemEmbedding(
-        n_items,
-        hidden_size,
+    return ctx.item_embedding(
         mode="adapter",
         vectors=torch.from_numpy(whitened),
         adapter=settings.get("adapter", "linear"),
         **similarity_options(settings.get("similarity", "cosine"), settings.get("tau", 0.07)),
-        mask_token=mask_token,
     )

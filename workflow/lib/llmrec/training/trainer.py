@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 
 from .. import backbones, methods
+from ..methods.context import MethodContext
 from ..backbones.base import SequentialBackbone
 from . import state as state_io
 from .batching import PaddedRows, windows
@@ -95,13 +96,13 @@ def build_model(
     """
     backbone_cls = backbones.get(settings["backbone"])
     builder = methods.get(method) if isinstance(method, str) else method
-    inputs = method_inputs or {}
-    item_embedding = builder(
-        n_items, int(settings["hidden_size"]), settings, inputs, mask_token=backbone_cls.needs_mask_token, data=data
+    name = method if isinstance(method, str) else getattr(method, "__qualname__", "method")
+    ctx = MethodContext(
+        name, n_items, int(settings["hidden_size"]), settings, method_inputs or {}, backbone_cls.needs_mask_token, data
     )
-    model = backbone_cls(item_embedding, settings)
+    model = backbone_cls(builder(ctx), settings)
     wrap = methods.wrapper(method) if isinstance(method, str) else None
-    return wrap(model, settings, inputs, data) if wrap is not None else model
+    return wrap(model, ctx) if wrap is not None else model
 
 
 def train_and_evaluate(
@@ -117,7 +118,7 @@ def train_and_evaluate(
     """Train on ``data`` (a SequenceData) and return validation/test metrics and history.
 
     ``method``: a registered method name (``llmrec.methods.available()``) or a builder
-    ``(n_items, hidden_size, settings, inputs, *, mask_token) -> ItemEmbedding``.
+    ``(MethodContext) -> ItemEmbedding``.
     ``method_inputs``: what the builder needs besides settings (e.g. item vectors).
     ``negatives``: (n_users, n) array for ``eval_protocol="sampled"``.
     ``state_dir``: where the resumable state lives (None: no checkpointing). A finished
