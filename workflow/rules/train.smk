@@ -23,7 +23,9 @@ rule train:
     retries: 1
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    # one thread per run: the embedded models are too small to gain from a second one,
+    # and two runs side by side use a 2-core laptop fully (raise with --set-threads)
+    threads: 1
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 16000 * attempt,
