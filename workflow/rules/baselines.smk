@@ -17,7 +17,7 @@ rule similar_users:
         "benchmarks/similar_users/{dataset}/{model}.tsv"
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=16000,

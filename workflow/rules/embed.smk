@@ -32,7 +32,7 @@ rule encode_items:
         "benchmarks/encode_items/{dataset}/{model}.tsv"
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=16000,

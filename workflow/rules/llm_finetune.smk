@@ -15,9 +15,11 @@ rule llm2rec_csft:
         "logs/llm2rec/{dataset}/{model}/csft.log",
     benchmark:
         "benchmarks/llm2rec/{dataset}/{model}-csft.tsv"
+    # TF-LLMER's X: the runs of 9 methods wait for this chain, so it goes first
+    priority: 10
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 32000 * attempt,
@@ -42,9 +44,11 @@ rule llm2rec_mntp:
         "logs/llm2rec/{dataset}/{model}/mntp.log",
     benchmark:
         "benchmarks/llm2rec/{dataset}/{model}-mntp.tsv"
+    # TF-LLMER's X: the runs of 9 methods wait for this chain, so it goes first
+    priority: 10
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 32000 * attempt,
@@ -69,9 +73,11 @@ rule llm2rec_simcse:
         "logs/llm2rec/{dataset}/{model}/simcse.log",
     benchmark:
         "benchmarks/llm2rec/{dataset}/{model}-simcse.tsv"
+    # TF-LLMER's X: the runs of 9 methods wait for this chain, so it goes first
+    priority: 10
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 32000 * attempt,
@@ -97,9 +103,11 @@ rule llm2rec_encode:
         "logs/llm2rec/{dataset}/{model}/encode.log",
     benchmark:
         "benchmarks/llm2rec/{dataset}/{model}-encode.tsv"
+    # TF-LLMER's X: the runs of 9 methods wait for this chain, so it goes first
+    priority: 10
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 16000 * attempt,
@@ -122,7 +130,7 @@ rule llmemb_scft:
         "benchmarks/llmemb/{dataset}/{model}-scft.tsv"
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 32000 * attempt,
@@ -149,7 +157,7 @@ rule llmemb_encode:
         "benchmarks/llmemb/{dataset}/{model}-encode.tsv"
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 16000 * attempt,

@@ -19,7 +19,7 @@ rule rec_pca:
         "benchmarks/rec_pca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}.tsv"
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=lambda wc, attempt: 24000 * attempt,
         runtime=60,
