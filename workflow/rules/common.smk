@@ -403,40 +403,40 @@ def sweep_points(param):
 SWEEP_PARAMS = [p for p in ("alpha", "K") if SWEEPS.get(p) and SWEPT_METHOD in METHODS]
 
 
+def reps_benchmarks(reps):
+    """{stage: [benchmark patterns]} of what makes the item representation `reps`."""
+    if reps.startswith("random-"):  # drawn in no time from the representation it mimics
+        return reps_benchmarks(reps[len("random-") :])
+    for family, stages in (("llm2rec", ("csft", "mntp", "simcse")), ("llmemb", ("scft",))):
+        if reps.startswith(f"{family}-"):
+            model = reps[len(family) + 1 :]
+            folder = f"benchmarks/{family}/{{dataset}}/{model}"
+            return {
+                "llm_finetune": [f"{folder}-{stage}.tsv" for stage in stages],
+                "embedding": [f"{folder}-encode.tsv"],
+            }
+    return {"embedding": [f"benchmarks/encode_items/{{dataset}}/{reps}.tsv"]}
+
+
 def cost_benchmarks(method):
     """{stage: [benchmark file patterns]} of a method's pipeline, for the cost table.
 
-    {dataset}, {backbone}, {method} and {seed} are filled in per run; globs are allowed
-    (`*` stands for the model of the LLM stages: every model's file is summed). A pattern
-    with no file marks the stage missing. Keep in step with the rules' `benchmark:` paths.
+    {dataset}, {backbone}, {method} and {seed} are filled in per run. A pattern with no
+    file marks the stage missing. Keep in step with the rules' `benchmark:` paths.
     """
     stages = {"training": ["benchmarks/train/{dataset}/{backbone}/{method}/seed{seed}.tsv"]}
     base = base_method(method)
-    if base in (*TF_LLMER_METHODS, "RandomFeat"):
-        wildcards = SimpleNamespace(dataset="{dataset}", method=method)
-        vectors = method_inputs(wildcards)["item_vectors"]
-        stages["embedding"] = [f"benchmarks/encode_items/{{dataset}}/{tf_llmer_source()}.tsv"]
-        if vectors.startswith("results/recpca/"):
-            stages["rec_pca"] = [
-                vectors.replace("results/recpca/", "benchmarks/rec_pca/", 1)[: -len(".npy")]
-                + ".tsv"
-            ]
-    elif base in ("LLMInit", "AlphaFuse", "WhitenRec"):
-        stages["embedding"] = [f"benchmarks/encode_items/{{dataset}}/{text_model(base)}.tsv"]
-    elif base == "LLM-ESR":  # item texts embedded, plus its similar-user retrieval
-        model = text_model(base)
-        stages["embedding"] = [
-            f"benchmarks/encode_items/{{dataset}}/{model}.tsv",
-            f"benchmarks/similar_users/{{dataset}}/{model}.tsv",
+    vectors = method_inputs(SimpleNamespace(dataset="{dataset}", method=method, seed="{seed}"))
+    vectors = vectors.get("item_vectors", "")
+    if vectors.startswith("results/recpca/"):  # TF-LLMER's family: X, then Rec-PCA
+        stages.update(reps_benchmarks(tf_llmer_source()))
+        stages["rec_pca"] = [
+            vectors.replace("results/recpca/", "benchmarks/rec_pca/", 1)[: -len(".npy")] + ".tsv"
         ]
-    elif base == "LLM2Rec":  # llm_finetune.smk: CSFT, MNTP, SimCSE, then encoding
-        stages["llm_finetune"] = [
-            f"benchmarks/llm2rec/{{dataset}}/*-{step}.tsv" for step in ("csft", "mntp", "simcse")
-        ]
-        stages["embedding"] = ["benchmarks/llm2rec/{dataset}/*-encode.tsv"]
-    elif base == "LLMEmb":  # llm_finetune.smk: SCFT, then encoding
-        stages["llm_finetune"] = ["benchmarks/llmemb/{dataset}/*-scft.tsv"]
-        stages["embedding"] = ["benchmarks/llmemb/{dataset}/*-encode.tsv"]
+    elif vectors:
+        stages.update(reps_benchmarks(Path(vectors).stem))
+    if base == "LLM-ESR":  # plus its similar-user retrieval
+        stages["embedding"].append(f"benchmarks/similar_users/{{dataset}}/{text_model(base)}.tsv")
     return stages
 
 
