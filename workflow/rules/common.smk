@@ -253,6 +253,16 @@ def method_inputs(wildcards):
     return {}
 
 
+def section_run_keys(section):
+    """The keys of a method's config section that its runs read. The llm2rec/llmemb
+    sections configure the fine-tuning rules: runs read only LLMEmb's `rat` keys."""
+    if section == "llm2rec":
+        return {}
+    if section == "llmemb":
+        return dict(config["llmemb"]["rat"])
+    return dict(config[section])
+
+
 def method_settings(method):
     """The config section a method reads its own keys from (RandInit has none), plus
     which model embedded its texts and, where that replaces the original's encoder, a
@@ -260,13 +270,10 @@ def method_settings(method):
     if method not in METHOD_SECTIONS:
         return {}
     section = METHOD_SECTIONS[method]
-    # LLM2Rec/LLMEmb: their sections configure the fine-tuning rules; the run needs
-    # only the recommender-side keys
-    settings = {"llm2rec": {}, "llmemb": config["llmemb"]["rat"]}.get(section, config[section])
-    settings = dict(settings)
+    settings = section_run_keys(section)
     if section in ("tf_llmer", "random_feat"):
         settings["llm"] = tf_llmer_source()
-        if section == "random_feat":
+        if section == "random_feat":  # through TF-LLMER's path: it reads those keys too
             settings.update({k: v for k, v in config["tf_llmer"].items() if k not in settings})
     else:
         model = text_model(method)

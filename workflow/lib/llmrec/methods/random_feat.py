@@ -19,7 +19,7 @@ import torch
 from ..backbones.item_embedding import ItemEmbedding
 from . import register
 from .context import MethodContext
-from .tf_llmer import _builder as tf_llmer_builder
+from .tf_llmer import table_builder
 
 PATHS = ("tf_llmer", "adapter")
 
@@ -34,7 +34,7 @@ def random_features(vectors: np.ndarray, seed: int) -> np.ndarray:
     return noise.astype(np.float32)
 
 
-_through_tf_llmer = tf_llmer_builder(normalize=True)
+_through_tf_llmer = table_builder(normalize=True)
 
 
 @register("RandomFeat")

@@ -31,7 +31,9 @@ VARIANTS = {
 }
 
 
-def _builder(normalize: bool):
+def table_builder(normalize: bool):
+    """The builder of a TF-LLMER variant (RandomFeat reuses the normalised one)."""
+
     def build(ctx: MethodContext) -> ItemEmbedding:
         settings = ctx.settings
         emb = ctx.item_embedding(
@@ -49,4 +51,4 @@ def _builder(normalize: bool):
 
 
 for _name, _normalize in VARIANTS.items():
-    register(_name)(_builder(_normalize))
+    register(_name)(table_builder(_normalize))
