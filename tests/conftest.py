@@ -13,6 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "lib"))
 
+# Where the training and fine-tuning tests put their models: the CPU (CI, laptops), or a
+# GPU to check the CUDA path on a GPU node: LLMREC_TEST_DEVICE=cuda python -m pytest
+# tests/test_backbones.py tests/test_training.py tests/test_baselines.py tests/test_llm_finetune.py
+DEVICE = os.environ.get("LLMREC_TEST_DEVICE", "cpu")
+
 
 def snakemake(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
     """Run the snakemake CLI of this interpreter's environment; return the result."""

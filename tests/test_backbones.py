@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import DEVICE
 from llmrec.methods.context import MethodContext
 from llmrec import backbones, methods
 from llmrec.backbones import BERT4Rec, GRU4Rec, ItemEmbedding, SASRec
@@ -199,7 +200,7 @@ def test_loss_decreases_on_learnable_sequences(backbone, epochs, min_recall):
     data = SequenceData("ring", N_ITEMS, sequences, tuple("" for _ in range(N_ITEMS)))
     settings = {
         **SETTINGS, "backbone": backbone, "epochs": epochs, "patience": 100, "batch_size": 16,
-        "lr": 1e-2, "device": "cpu", "dropout": 0.0,
+        "lr": 1e-2, "device": DEVICE, "dropout": 0.0,
     }  # fmt: skip
     result = train_and_evaluate(data, "RandInit", settings)
     losses = result.history["train_loss"].to_numpy()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import DEVICE
 from llmrec import similar_users
 from llmrec.data.preprocess import item_title
 from llmrec.data.processed import SequenceData
@@ -17,7 +18,7 @@ from llmrec.training.trainer import make_optimizer, train_one_epoch, training_ro
 
 N_ITEMS, N_USERS, D_TEXT, HIDDEN = 40, 24, 20, 8
 BASE = {"hidden_size": HIDDEN, "max_len": 8, "n_heads": 2, "inner_size": 16, "batch_size": 8,
-        "dropout": 0.1, "seed": 3, "device": "cpu"}  # fmt: skip
+        "dropout": 0.1, "seed": 3, "device": DEVICE}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ TRAINABILITY = {
 @pytest.mark.parametrize("method", sorted(TRAINABILITY))
 def test_item_table_shape_and_trainability(method, backbone, data, text_vectors):
     settings = resolve_settings({**BASE, "backbone": backbone, "similar_users": 3})
-    model = build_model(N_ITEMS, settings, method, inputs_for(method, text_vectors, data), data)
+    model = build_model(N_ITEMS, settings, method, inputs_for(method, text_vectors, data), data).to(DEVICE)
     table = model.item_embedding.table()
     width = 2 * HIDDEN if method == "LLM-ESR" else HIDDEN
     assert table.shape == (N_ITEMS + 1 + (backbone == "BERT4Rec"), width)
@@ -72,8 +73,9 @@ def test_item_table_shape_and_trainability(method, backbone, data, text_vectors)
     named = {**dict(model.named_parameters()), **dict(model.named_buffers())}
     before = {name: named[name].detach().clone() for name in moving + fixed}
     assert all(not named[name].requires_grad for name in fixed)
-    rows = training_rows(data, model, "all", torch.device("cpu"))
-    train_one_epoch(model, make_optimizer(model, settings), rows, torch.Generator().manual_seed(0), settings)
+    rows = training_rows(data, model, "all", torch.device(DEVICE))
+    generator = torch.Generator(DEVICE).manual_seed(0)
+    train_one_epoch(model, make_optimizer(model, settings), rows, generator, settings)
     for name in moving:
         assert not torch.equal(before[name], named[name]), f"{name} did not train"
     for name in fixed:

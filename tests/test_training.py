@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import DEVICE
 from llmrec.methods.context import MethodContext
 from llmrec import methods, metrics
 from llmrec.data.processed import SequenceData
@@ -18,7 +19,7 @@ from llmrec.training.state import STATE_FILE
 N_ITEMS = 120
 BASE = {
     "hidden_size": 16, "max_len": 10, "n_heads": 2, "inner_size": 32, "dropout": 0.2,
-    "epochs": 4, "patience": 10, "batch_size": 16, "device": "cpu", "seed": 7,
+    "epochs": 4, "patience": 10, "batch_size": 16, "device": DEVICE, "seed": 7,
 }  # fmt: skip
 
 
@@ -68,15 +69,16 @@ def test_all_windows_label_every_item_once(width, stride, min_items):
 def test_evaluation_uses_the_right_histories_and_protocols():
     data = tiny_data()
     model = train_and_evaluate(data, "RandInit", {**BASE, "epochs": 1}).model
+    device = next(model.parameters()).device
     histories, targets = data.test_split()
-    split = EvaluationSet.build(histories, targets, model.history_length, torch.device("cpu"))
+    split = EvaluationSet.build(histories, targets, model.history_length, device)
     # brute force: score each user alone from the raw history
     with torch.no_grad():
         model.eval()
         scores = torch.cat([
-            model.item_embedding.scores(model.sequence_representation(torch.as_tensor(pad_left([h], 10))))
+            model.item_embedding.scores(model.sequence_representation(torch.as_tensor(pad_left([h], 10), device=device)))
             for h in histories
-        ])  # fmt: skip
+        ]).cpu()  # fmt: skip
     expected = metrics.metrics_from_ranks(metrics.full_ranks(scores, torch.as_tensor(targets)))
     assert evaluate(model, split, batch_size=7) == pytest.approx(expected)
     seen = [np.setdiff1d(h, [t]) for h, t in zip(histories, targets)]
@@ -84,7 +86,7 @@ def test_evaluation_uses_the_right_histories_and_protocols():
     filtered = metrics.full_ranks(scores, torch.as_tensor(targets), seen_rows, torch.as_tensor(np.concatenate(seen)))
     assert evaluate(model, split, filter_seen=True, batch_size=5) == pytest.approx(metrics.metrics_from_ranks(filtered))
     negatives = metrics.draw_negatives(data, n=20, seed=1)
-    split = EvaluationSet.build(histories, targets, model.history_length, torch.device("cpu"), negatives)
+    split = EvaluationSet.build(histories, targets, model.history_length, device, negatives)
     sampled = metrics.sampled_ranks(scores, torch.as_tensor(targets), torch.as_tensor(negatives))
     assert evaluate(model, split, protocol="sampled") == pytest.approx(metrics.metrics_from_ranks(sampled))
 
