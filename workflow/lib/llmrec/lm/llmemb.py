@@ -100,6 +100,7 @@ def scft(data_dir, source, out_dir, settings=None, *, state_dir=None) -> dict[st
     seed_everything(int(settings["seed"]))
     device = resolve_device(settings["device"])
     tokenizer, model = load_causal_lm(source, device)
+    check_pca_dim(int(settings["encode"]["pca_dim"]), data.n_items, model.config.hidden_size)
     encoder = model.base_model  # the decoder stack; LLMEmb pools it, the LM head is unused
     lora = stage["lora"]
     wrapped = apply_lora(encoder, lora["r"], lora["alpha"], lora["dropout"], lora["targets"])
@@ -138,14 +139,23 @@ def scft(data_dir, source, out_dir, settings=None, *, state_dir=None) -> dict[st
     return record
 
 
+def check_pca_dim(dim: int, n_items: int, hidden_size: int) -> None:
+    """SCFT calls this before training: a PCA size the model cannot give must not
+    surface only after hours of fine-tuning, at the encode step."""
+    if not 1 <= dim <= min(n_items, hidden_size):
+        raise ValueError(
+            f"llmemb encode.pca_dim {dim} must be between 1 and min(items {n_items}, "
+            f"model hidden size {hidden_size}) = {min(n_items, hidden_size)}"
+        )
+
+
 def pca(vectors: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
     """(centred vectors projected on the top-``dim`` principal axes, explained variance
     ratios); sklearn's PCA up to the sign, which is fixed: each axis's largest-magnitude
     loading is positive."""
+    check_pca_dim(dim, *vectors.shape)
     x = vectors.astype(np.float64)
     x -= x.mean(axis=0)
-    if not 1 <= dim <= min(x.shape):
-        raise ValueError(f"pca_dim {dim} must be between 1 and min(items, hidden) = {min(x.shape)}")
     eigenvalues, eigenvectors = np.linalg.eigh(x.T @ x / max(1, len(x) - 1))
     top = np.argsort(eigenvalues)[::-1][:dim]
     axes = eigenvectors[:, top]
