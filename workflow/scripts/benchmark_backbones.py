@@ -8,6 +8,10 @@ FLOPs (counted by torch's FlopCounterMode), the FLOP floor of an epoch at this m
 measured matrix-product rate, and the ratio epoch time / floor. Finally it measures peak
 memory of one training step on synthetic data with a large catalogue (60k items).
 
+``--device cuda`` measures on the GPU instead: timings wait for the GPU to finish, the
+matrix-product rate is the GPU's (float32, torch's default TF32 setting), and peak memory
+is the GPU memory torch allocated (what sizes the batch there).
+
 Every measurement runs in its own child process, so that peak memory is per backbone.
 
 Example::
@@ -67,44 +71,57 @@ def synthetic_dataset(n_users: int, n_items: int, length: int, seed: int = 0) ->
     return SequenceData("synthetic", n_items, sequences, tuple("" for _ in range(n_items)))
 
 
-def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
+def matmul_gflops(device: torch.device, size: int = 2048, repeats: int = 10) -> float:
     """Best-of-``repeats`` fp32 GFLOP/s of one size x size matrix product."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    if device.type == "cuda":
+        size *= 4  # a 2048^3 product is too short to time on a GPU
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     a @ b
-    best = min(_timed(lambda: a @ b)[1] for _ in range(repeats))
+    best = min(_timed(lambda: a @ b, device)[1] for _ in range(repeats))
     return 2 * size**3 / best / 1e9
 
 
-def _timed(fn):
+def _timed(fn, device: torch.device):
+    _synchronize(device)
     start = time.perf_counter()
     out = fn()
+    _synchronize(device)
     return out, time.perf_counter() - start
 
 
-def peak_rss_mib() -> float:
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def peak_memory_mib(device: torch.device) -> float:
+    """Peak resident memory of this process (CPU), or peak allocated GPU memory (CUDA)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def measure_backbone(data: SequenceData, backbone: str, settings: dict, epochs: int) -> dict:
+def measure_backbone(data: SequenceData, backbone: str, settings: dict, epochs: int, device: torch.device) -> dict:
     """Train ``epochs`` epochs (after one warm-up epoch) and evaluate once; time them."""
-    settings = resolve_settings({**settings, "backbone": backbone, "device": "cpu"})
+    settings = resolve_settings({**settings, "backbone": backbone, "device": str(device)})
     keep_freed_memory()
     seed_everything(0)
-    model = build_model(data.n_items, settings)
+    model = build_model(data.n_items, settings).to(device)
     optimizer = make_optimizer(model, settings)
-    generator = make_generator(0, torch.device("cpu"))
-    rows = training_rows(data, model, settings["train_windows"], torch.device("cpu"), settings["window_stride"])
+    generator = make_generator(0, device)
+    rows = training_rows(data, model, settings["train_windows"], device, settings["window_stride"])
     train_one_epoch(model, optimizer, rows, generator, settings)  # warm-up (lazy imports, allocator)
     epoch_seconds = [
-        _timed(lambda: train_one_epoch(model, optimizer, rows, generator, settings))[1] for _ in range(epochs)
+        _timed(lambda: train_one_epoch(model, optimizer, rows, generator, settings), device)[1]
+        for _ in range(epochs)
     ]
     from torch.utils.flop_counter import FlopCounterMode
 
     with FlopCounterMode(display=False) as counter:
         train_one_epoch(model, optimizer, rows, generator, settings)
-    test = EvaluationSet.build(*data.test_split(), model.history_length, torch.device("cpu"))
+    test = EvaluationSet.build(*data.test_split(), model.history_length, device)
     evaluate(model, test)  # warm-up
-    _, eval_seconds = _timed(lambda: evaluate(model, test))
+    _, eval_seconds = _timed(lambda: evaluate(model, test), device)
     labelled = int((model.training_pairs(rows.rows, generator)[1] > 0).sum())
     return {
         "backbone": backbone,
@@ -115,32 +132,35 @@ def measure_backbone(data: SequenceData, backbone: str, settings: dict, epochs: 
         "sequences_per_s": len(rows) / min(epoch_seconds),
         "eval_s": eval_seconds,
         "epoch_gflop": counter.get_total_flops() / 1e9,
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_mem_mib": peak_memory_mib(device),
     }
 
 
-def measure_large_catalogue_step(n_items: int, settings: dict, backbone: str) -> dict:
+def measure_large_catalogue_step(n_items: int, settings: dict, backbone: str, device: torch.device) -> dict:
     """Peak memory of one training step with ``n_items`` items (synthetic sequences)."""
-    settings = resolve_settings({**settings, "backbone": backbone, "device": "cpu"})
+    settings = resolve_settings({**settings, "backbone": backbone, "device": str(device)})
     keep_freed_memory()
     data = synthetic_dataset(settings["batch_size"], n_items, settings["max_len"] + 3)
-    model = build_model(n_items, settings)
+    model = build_model(n_items, settings).to(device)
     optimizer = make_optimizer(model, settings)
-    rows = training_rows(data, model, "last", torch.device("cpu"))
-    before = peak_rss_mib()
-    _, seconds = _timed(lambda: train_one_epoch(model, optimizer, rows, make_generator(0, torch.device("cpu")), settings))
+    rows = training_rows(data, model, "last", device)
+    before = peak_memory_mib(device)
+    _, seconds = _timed(
+        lambda: train_one_epoch(model, optimizer, rows, make_generator(0, device), settings), device
+    )
     return {
         "backbone": backbone,
         "n_items": n_items,
         "step_s": seconds,
-        "rss_before_step_mib": before,
-        "peak_rss_mib": peak_rss_mib(),
+        "mem_before_step_mib": before,
+        "peak_mem_mib": peak_memory_mib(device),
         "max_logit_elements": settings["max_logit_elements"],
     }
 
 
 def run_child(args: argparse.Namespace, job: dict) -> dict:
-    command = [sys.executable, __file__, str(args.data), "--job", json.dumps(job), "--threads", str(args.threads)]
+    command = [sys.executable, __file__, str(args.data), "--job", json.dumps(job), "--threads", str(args.threads),
+               "--device", args.device]  # fmt: skip
     out = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -153,22 +173,25 @@ def main() -> None:
     parser.add_argument("--settings", type=json.loads, default={}, help="JSON settings overrides")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--large-items", type=int, default=60_000)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--job", type=json.loads, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
 
     if args.job is not None:  # child process: one measurement, JSON on stdout
         job = args.job
         if job["kind"] == "backbone":
-            result = measure_backbone(load_dataset(args.data), job["backbone"], job["settings"], job["epochs"])
+            result = measure_backbone(load_dataset(args.data), job["backbone"], job["settings"], job["epochs"], device)
         else:
-            result = measure_large_catalogue_step(job["n_items"], job["settings"], job["backbone"])
+            result = measure_large_catalogue_step(job["n_items"], job["settings"], job["backbone"], device)
         print(json.dumps(result))
         return
 
-    gflops = matmul_gflops()
+    gflops = matmul_gflops(device)
     data = load_dataset(args.data)
-    print(f"torch {torch.__version__}, {args.threads} threads; matmul rate {gflops:.1f} GFLOP/s (2048^3 fp32)")
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{args.threads} threads"
+    print(f"torch {torch.__version__}, {where}; matmul rate {gflops:.1f} GFLOP/s (fp32)")
     print(f"data {data.name}: {data.n_users} users, {data.n_items} items, {data.n_interactions} interactions")
     rows = []
     for backbone in args.backbones:
@@ -181,8 +204,8 @@ def main() -> None:
     large = run_child(args, {"kind": "large", "n_items": args.large_items, "settings": args.settings, "backbone": "SASRec"})
     print(
         f"one SASRec training step, {large['n_items']} items, batch {resolve_settings(args.settings)['batch_size']}: "
-        f"{large['step_s']:.2f} s, peak RSS {large['peak_rss_mib']:.0f} MiB "
-        f"(before the step {large['rss_before_step_mib']:.0f} MiB; logits chunk budget "
+        f"{large['step_s']:.2f} s, peak {'GPU memory' if device.type == 'cuda' else 'RSS'} "
+        f"{large['peak_mem_mib']:.0f} MiB (before the step {large['mem_before_step_mib']:.0f} MiB; logits chunk budget "
         f"{large['max_logit_elements']} elements)"
     )
 
