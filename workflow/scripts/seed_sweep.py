@@ -8,8 +8,9 @@ backbone's ``backbones`` entry (not an experiment's laptop overrides), then the 
 overrides. Runs share a process pool; nothing is written under ``results/runs``. Only
 methods that need no input files (RandInit) can run here.
 
-Prints one row per variant x backbone (mean ± sample std over seeds, mean best epoch,
-mean wall time per run) and writes every run to ``--out`` (CSV), atomically.
+Prints one row per variant x backbone (mean validation metric, to choose on; mean ±
+sample std of the test metric over seeds; mean best epoch and wall time per run) and
+writes every run to ``--out`` (CSV), atomically.
 
 Example (three seeds of each backbone, and BERT4Rec with a higher mask ratio)::
 
@@ -37,15 +38,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_settings(config: dict, backbone: str, overrides: dict, seed: int, method: str) -> dict:
-    """The workflow's settings of one run (common.smk's run_settings without an experiment)."""
-    return {
-        **config["training"],
-        **config["backbones"][backbone],
-        **overrides,
-        "backbone": backbone,
-        "method": method,
-        "seed": seed,
-    }
+    """The workflow's settings of one run (no experiment override), then the variant's."""
+    from llmrec.config import backbone_training_settings
+
+    return {**backbone_training_settings(config, backbone), **overrides, "method": method, "seed": seed}
 
 
 def one_run(job: dict) -> dict:
@@ -64,7 +60,7 @@ def one_run(job: dict) -> dict:
         "backbone": job["settings"]["backbone"],
         "seed": job["settings"]["seed"],
         **{f"test_{k}": v for k, v in result.test_metrics.items()},
-        "valid_ndcg@10": result.valid_metrics["ndcg@10"],
+        **{f"valid_{k}": v for k, v in result.valid_metrics.items()},
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
         "seconds": time.perf_counter() - started,
@@ -74,18 +70,22 @@ def one_run(job: dict) -> dict:
     }
 
 
-def summary(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """mean ± std of ``metric`` per variant x backbone, with the seeds it covers."""
+def summary(runs: pd.DataFrame, metric: str, valid_metric: str) -> pd.DataFrame:
+    """Per variant x backbone: seeds, mean of the validation metric (choose on this),
+    mean ± std of ``metric``, mean best epoch and time."""
     grouped = runs.groupby(["variant", "backbone"], sort=False)
     table = grouped.agg(
         seeds=("seed", "count"),
+        valid=(f"valid_{valid_metric}", "mean"),
         mean=(metric, "mean"),
         std=(metric, "std"),
         best_epoch=("best_epoch", "mean"),
         seconds=("seconds", "mean"),
         s_per_epoch=("seconds_per_epoch", "mean"),
     )
-    return table.rename(columns={"mean": f"{metric} mean", "std": f"{metric} std"})
+    return table.rename(
+        columns={"valid": f"valid_{valid_metric} mean", "mean": f"{metric} mean", "std": f"{metric} std"}
+    )
 
 
 def parse_variants(pairs: list[list[str]] | None) -> dict[str, dict]:
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         io.write_table(args.out, runs)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4f}".format):
-        print(summary(runs, args.metric))
+        print(summary(runs, args.metric, config["training"]["valid_metric"]))
 
 
 if __name__ == "__main__":

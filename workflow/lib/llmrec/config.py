@@ -108,3 +108,10 @@ def dataset_preprocess(config: dict[str, Any], dataset: str) -> dict[str, Any]:
     merged = copy.deepcopy(config.get("preprocess", {}))
     merged.update(config["datasets"][dataset].get("preprocess", {}))
     return merged
+
+
+def backbone_training_settings(config: dict[str, Any], backbone: str) -> dict[str, Any]:
+    """What a run of ``backbone`` trains with before any experiment or method override:
+    the ``training`` section, then the backbone's ``backbones`` entry (the standalone
+    tools, seed_sweep.py and benchmark_backbones.py, measure exactly this)."""
+    return {**config["training"], **config["backbones"][backbone], "backbone": backbone}
