@@ -2,10 +2,12 @@
 
 Two layouts (``norm``):
 
-* ``"pre"`` (default): pmixer/SASRec.pytorch and RecSys'23 SASRec+: item vectors scaled by
+* ``"pre"`` (the class default): pmixer/SASRec.pytorch and RecSys'23 SASRec+: item vectors scaled by
   sqrt(d) plus learned positions, dropout, pre-LN blocks (LayerNorm on the query), a final
   LayerNorm;
-* ``"post"``: RecBole: item vectors plus positions, LayerNorm, dropout, post-LN blocks.
+* ``"post"``: RecBole: item vectors plus positions, LayerNorm, dropout, post-LN blocks
+  (the workflow's choice in ``config.yaml``, with dropout 0.5: higher validation NDCG@10
+  over seeds on ml-100k).
 
 The causal mask is always on (LLMEmb/LLM-ESR drop it; we do not). Scores are tied to the
 item table: ``item_embedding.scores(h)``.
