@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
 from snakemake.exceptions import WorkflowError
 
-from llmrec.config import ConfigError, dataset_preprocess, validate
+from llmrec.config import ConfigError, dataset_preprocess, finetune_section, validate
 
 try:
     validate(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -470,9 +470,8 @@ def deep_merged(base, override):
     return merged
 
 
-# (llmemb.rat configures the recommender side, not the fine-tuning)
 FINETUNE_SETTINGS = {
-    method: deep_merged({k: v for k, v in config[method].items() if k != "rat"}, EXP.get(method))
+    method: deep_merged(finetune_section(config, method), EXP.get(method))
     for method in ("llm2rec", "llmemb")
 }
 

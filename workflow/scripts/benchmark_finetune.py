@@ -83,16 +83,16 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--architecture needs --tokenizer")
 
     from llmrec import io
+    from llmrec.config import finetune_section
     from llmrec.lm import llm2rec, llmemb
     from llmrec.lm.loop import resolve
 
     config = yaml.safe_load(args.config.read_text())
     common = {"device": args.device, **({"dtype": args.dtype} if args.dtype else {})}
     # the configured settings, with each training stage cut to --steps and no checkpoints
-    # (llmemb.rat configures the recommender side, not the fine-tuning)
-    sections = {name: {k: v for k, v in config[name].items() if k != "rat"} for name in ("llm2rec", "llmemb")}
     settings = {
-        name: resolve(section, {**common, **args.set.get(name, {})}) for name, section in sections.items()
+        name: resolve(finetune_section(config, name), {**common, **args.set.get(name, {})})
+        for name in ("llm2rec", "llmemb")
     }
     full_steps = {stage: settings["llm2rec"][stage]["steps"] for stage in llm2rec.STAGES}
     full_steps["scft"] = settings["llmemb"]["scft"]["steps"]
