@@ -41,3 +41,11 @@ rule grid:
     input:
         dataset_stats=DATASET_STATS_TABLES,
         runs=run_targets(implemented_only=False),
+
+
+rule fetch:
+    """Download what the experiment needs from outside (Amazon files, hub models) and
+    check the Yelp files: run on the login node before the cluster run (README)."""
+    input:
+        fetch_targets(),
+    localrule: True

@@ -21,7 +21,7 @@ rule similar_users:
     resources:
         gpu=1,
         mem_mb=16000,
-        runtime=lambda wc, attempt: 120 * attempt,
+        runtime=wall_time(120),
     params:
         spec=lambda wc: config["models"][wc.model]["spec"],
         settings=config["llm_esr"],
@@ -43,7 +43,7 @@ rule random_features:
         "../../envs/llmrec.yaml"
     resources:
         mem_mb=8000,
-        runtime=30,
+        runtime=wall_time(30),
     params:
         seed=config["random_feat"]["feature_seed"],
     script:

@@ -19,6 +19,46 @@ try:
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
+# ---- cluster: wall times and what needs the internet (README, "Running on SLURM")
+HUB_CACHE = config["hub_cache"]
+
+
+def wall_time(minutes):
+    """A rule's `runtime`: `minutes`, doubled on a retry (a time limit is what a retry
+    fixes), never above `max_runtime` (the cluster's longest; profiles/slurm/experiment.yaml)."""
+    return lambda wildcards, attempt: min(minutes * attempt, config["max_runtime"])
+
+
+def fetched_model(wildcards):
+    """What cache_model reads for a hub model: the record of its download (fetch_model)."""
+    if config["models"][wildcards.model]["spec"]["source"] != "hub":
+        return {}
+    return {"fetched": f"{HUB_CACHE}/llmrec-fetched/{wildcards.model}.json"}
+
+
+def fetch_targets():
+    """Everything the experiment needs from outside (the `fetch` target, for the login node):
+    the Amazon downloads, every hub model it names, the hand-downloaded Yelp files."""
+    targets = []
+    models = {
+        EXP["llm"],
+        EXP["sentence_encoder"],
+        *(FINETUNE_SETTINGS[m]["model"] for m in FINETUNE_SETTINGS),
+    }
+    for model in sorted(models):
+        if config["models"][model]["spec"]["source"] == "hub":
+            targets.append(f"{HUB_CACHE}/llmrec-fetched/{model}.json")
+    for dataset in DATASETS:
+        entry = config["datasets"][dataset]
+        if entry["source"] == "amazon2018":
+            targets += [
+                f"resources/amazon2018/{dataset}/{kind}.json.gz" for kind in ("reviews", "meta")
+            ]
+        elif entry["source"] == "yelp":
+            targets += [f"{entry['dir']}/{entry[key]}" for key in ("review_file", "business_file")]
+    return targets
+
+
 EXPERIMENT = config["experiment"]
 EXP = config["experiments"][EXPERIMENT]
 DATASETS = EXP["datasets"]
@@ -137,6 +177,11 @@ def processed_summaries(wildcards=None):
 
 
 onstart:
+    print(
+        f"experiment '{EXPERIMENT}': datasets {DATASETS}, backbones {BACKBONES}, "
+        f"{len(METHODS)} methods, seeds {SEEDS}",
+        file=sys.stderr,
+    )
     pending = sorted({base_method(m) for m in METHODS} & set(PENDING_METHODS))
     if pending:
         print(

@@ -42,11 +42,14 @@ rule download_amazon:
         "resources/amazon2018/{dataset}/{kind}.json.gz",
     log:
         "logs/download_amazon/{dataset}.{kind}.log",
-    retries: 3
+    # needs the internet: runs where snakemake runs (the login node), never on a node
+    localrule: True
+    # no rule-level retries: the download retries network errors itself, and a size
+    # or checksum mismatch is deterministic
     conda:
         "../../envs/llmrec.yaml"
     resources:
-        runtime=120,
+        runtime=wall_time(120),
     params:
         url=amazon_url,
         pins=amazon_pins,
@@ -69,7 +72,7 @@ rule import_amazon:
         "../../envs/llmrec.yaml"
     resources:
         mem_mb=16000,
-        runtime=60,
+        runtime=wall_time(60),
     params:
         entry=lambda wc: config["datasets"][wc.dataset],
     script:
@@ -93,7 +96,7 @@ rule import_yelp:
         "../../envs/llmrec.yaml"
     resources:
         mem_mb=32000,
-        runtime=120,
+        runtime=wall_time(120),
     params:
         entry=lambda wc: config["datasets"][wc.dataset],
     script:

@@ -1,8 +1,28 @@
 # Item representations: each dataset's item texts -> one vector per item, per model.
 
 
+rule fetch_model:
+    """Download a hub model into the hub cache. Needs the internet (and a token for a
+    gated model), so it runs where snakemake runs (the login node), never on a node."""
+    output:
+        record=f"{HUB_CACHE}/llmrec-fetched/{{model}}.json",
+    log:
+        "logs/fetch_model/{model}.log",
+    localrule: True
+    conda:
+        "../../envs/llmrec.yaml"
+    params:
+        spec=lambda wc: config["models"][wc.model]["spec"],
+        hub_cache=lambda wc, output: Path(output.record).parent.parent,
+    script:
+        "../scripts/fetch_model.py"
+
+
 rule cache_model:
-    """Load a model once (dequantizing a GGUF file, or fetching a hub id) into a folder."""
+    """Load a model once (dequantizing a GGUF file, or reading a fetched hub model
+    offline) into a plain folder."""
+    input:
+        unpack(fetched_model),
     output:
         model_dir=directory("results/models/{model}"),
     log:
@@ -12,9 +32,10 @@ rule cache_model:
     threads: 2
     resources:
         mem_mb=16000,
-        runtime=60,
+        runtime=wall_time(60),
     params:
         spec=lambda wc: config["models"][wc.model]["spec"],
+        hub_cache=HUB_CACHE,
     script:
         "../scripts/cache_model.py"
 
@@ -36,7 +57,7 @@ rule encode_items:
     resources:
         gpu=1,
         mem_mb=16000,
-        runtime=lambda wc, attempt: 120 * attempt,
+        runtime=wall_time(120),
     params:
         spec=lambda wc: config["models"][wc.model]["spec"],
         settings=config["encode"],

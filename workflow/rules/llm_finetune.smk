@@ -24,7 +24,7 @@ rule llm2rec_csft:
         gpu=1,
         mem_mb=lambda wc, attempt: 32000 * attempt,
         # 10,000 steps of Qwen2-0.5B in micro-batches of 4: <= 13.7 h on an H200 (README)
-        runtime=lambda wc, attempt: 900 * attempt,
+        runtime=wall_time(900),
     params:
         stage="csft",
         spec=model_spec,
@@ -53,7 +53,7 @@ rule llm2rec_mntp:
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 32000 * attempt,
-        runtime=lambda wc, attempt: 180 * attempt,
+        runtime=wall_time(180),
     params:
         stage="mntp",
         spec=model_spec,
@@ -82,7 +82,7 @@ rule llm2rec_simcse:
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 32000 * attempt,
-        runtime=lambda wc, attempt: 180 * attempt,
+        runtime=wall_time(180),
     params:
         stage="simcse",
         spec=model_spec,
@@ -112,7 +112,7 @@ rule llm2rec_encode:
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 16000 * attempt,
-        runtime=lambda wc, attempt: 60 * attempt,
+        runtime=wall_time(60),
     params:
         settings=FINETUNE_SETTINGS["llm2rec"],
     script:
@@ -135,7 +135,7 @@ rule llmemb_scft:
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 32000 * attempt,
-        runtime=lambda wc, attempt: 360 * attempt,
+        runtime=wall_time(360),
     params:
         spec=model_spec,
         settings=FINETUNE_SETTINGS["llmemb"],
@@ -162,7 +162,7 @@ rule llmemb_encode:
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 16000 * attempt,
-        runtime=lambda wc, attempt: 60 * attempt,
+        runtime=wall_time(60),
     params:
         spec=model_spec,
         settings=FINETUNE_SETTINGS["llmemb"],

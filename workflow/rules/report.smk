@@ -42,7 +42,7 @@ rule paper_tables:
         "../../envs/llmrec.yaml"
     resources:
         mem_mb=8000,
-        runtime=30,
+        runtime=wall_time(30),
     params:
         runs_root=lambda wc: RUNS_ROOT,
         cells=planned_cells(METHODS),
@@ -77,7 +77,7 @@ rule curve_figure:
         "../../envs/llmrec.yaml"
     resources:
         mem_mb=4000,
-        runtime=15,
+        runtime=wall_time(15),
     params:
         kind="curves",
         runs_root=lambda wc: RUNS_ROOT,
@@ -107,7 +107,7 @@ rule item_norm_figure:
         "../../envs/llmrec.yaml"
     resources:
         mem_mb=4000,
-        runtime=15,
+        runtime=wall_time(15),
     params:
         kind="item_norms",
         runs_root=lambda wc: RUNS_ROOT,
@@ -136,7 +136,7 @@ rule ablation_figure:
         "../../envs/llmrec.yaml"
     resources:
         mem_mb=4000,
-        runtime=15,
+        runtime=wall_time(15),
     params:
         kind="ablation",
         runs_root=lambda wc: RUNS_ROOT,
@@ -168,7 +168,7 @@ rule sweep_figure:
         "../../envs/llmrec.yaml"
     resources:
         mem_mb=4000,
-        runtime=15,
+        runtime=wall_time(15),
     params:
         kind="sweep",
         runs_root=lambda wc: RUNS_ROOT,

@@ -22,7 +22,7 @@ rule rec_pca:
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 24000 * attempt,
-        runtime=60,
+        runtime=wall_time(60),
     params:
         settings=config["tf_llmer"],
     script:

@@ -20,7 +20,6 @@ rule train:
         "logs/train/{dataset}/{backbone}/{method}/seed{seed}.log",
     benchmark:
         "benchmarks/train/{dataset}/{backbone}/{method}/seed{seed}.tsv"
-    retries: 1
     conda:
         "../../envs/llmrec.yaml"
     # one thread per run: the embedded models are too small to gain from a second one,
@@ -29,7 +28,7 @@ rule train:
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 16000 * attempt,
-        runtime=lambda wc, attempt: 240 * attempt,
+        runtime=wall_time(240),
     params:
         settings=run_settings,
         # Resumable training state lives outside the declared outputs, which

@@ -26,6 +26,7 @@ from llmrec.encoders.sources import (
     ModelSpecError,
 
     cache_model,
+    fetch_hub_model,
     load_model,
     resolve_model,
     serialisable_copy,
@@ -42,6 +43,7 @@ __all__ = [
 
     "cache_gguf_model",
     "cache_model",
+    "fetch_hub_model",
     "check_vectors",
     "encode_items",
     "encode_settings",

@@ -10,7 +10,10 @@ kind: causal}``
 ``{source: local, path: /some/folder, kind: causal}``
     a folder on disk (optional ``file``: a GGUF file inside it);
 ``{source: hub, id: Qwen/Qwen2-0.5B, revision: main, kind: causal}``
-    a Hugging Face hub repository (needs network access, or a pre-filled hub cache).
+    a Hugging Face hub repository. :func:`fetch_hub_model` downloads it into a hub cache
+    folder (the only step that needs the internet: the workflow runs it on the login
+    node); everything else reads that cache offline (``hub_cache`` and ``offline`` of
+    :func:`resolve_model`).
 
 ``kind`` is ``causal`` (decoder LLM: the hidden states of its base model are used, the
 LM head is skipped) or ``encoder`` (BERT-like). When it is left out it is read from the
@@ -108,9 +111,13 @@ def validate_spec(spec: Mapping[str, Any]) -> dict:
     return spec
 
 
-def resolve_model(spec: Mapping[str, Any]) -> ModelLocation:
-    """Turn a spec into a :class:`ModelLocation` (files on disk), fetching hub models.
+def resolve_model(
+    spec: Mapping[str, Any], *, hub_cache: str | os.PathLike | None = None, offline: bool = False
+) -> ModelLocation:
+    """Turn a spec into a :class:`ModelLocation` (files on disk).
 
+    Hub models are looked up in ``hub_cache`` (None: huggingface_hub's own cache,
+    ``$HF_HOME/hub``); with ``offline`` they are only read from it, never downloaded.
     Nothing heavy is imported: packages are located with ``importlib.util.find_spec``.
     """
     spec = validate_spec(spec)
@@ -125,7 +132,7 @@ def resolve_model(spec: Mapping[str, Any]) -> ModelLocation:
         folder = Path(spec["path"]).expanduser().resolve()
         gguf_file = spec.get("file")
     else:
-        folder = _hub_snapshot(spec["id"], spec.get("revision"))
+        folder = _hub_snapshot(spec["id"], spec.get("revision"), hub_cache, offline)
         gguf_file = None
     if gguf_file is not None and not (folder / gguf_file).is_file():
         raise ModelSpecError(f"model spec {spec}: {folder / gguf_file} does not exist")
@@ -165,19 +172,44 @@ def _package_model_folder(package: str, subdir: str | None) -> Path:
     return candidates[0]
 
 
-def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
-    """Download (or find in the hub cache) a hub repository; a clear error when offline."""
+def _hub_snapshot(
+    repo_id: str, revision: str | None, hub_cache: str | os.PathLike | None, offline: bool
+) -> Path:
+    """The snapshot folder of a hub repository: downloaded into (or, offline, only read
+    from) the hub cache; a clear error when it cannot be had."""
     from huggingface_hub import snapshot_download
 
+    cache = None if hub_cache is None else str(hub_cache)
     try:
-        path = snapshot_download(repo_id, revision=revision, ignore_patterns=_HUB_IGNORE)
+        path = snapshot_download(repo_id, revision=revision, cache_dir=cache,
+                                 ignore_patterns=_HUB_IGNORE, local_files_only=offline)
     except Exception as err:  # offline, gated, missing revision, network: all mean "not here"
+        where = cache or "the default hub cache ($HF_HOME/hub)"
+        if offline:
+            advice = (f"it is read offline from {where}: fetch it first on a machine with "
+                      f"internet (`snakemake fetch` on the login node) into that folder")
+        else:
+            advice = ("check the internet connection; for a gated model accept its licence "
+                      "on the hub and give a token (`hf auth login`, or HF_TOKEN)")
         raise ModelNotAvailableError(
-            f"could not fetch {repo_id}@{revision or 'default'} from the Hugging Face hub "
-            f"({type(err).__name__}: {err}). On a machine without internet, download it "
-            f"beforehand (`hf download {repo_id}`) into the hub cache, or use source: local."
+            f"could not get {repo_id}@{revision or 'default'} from the Hugging Face hub "
+            f"({type(err).__name__}: {err}); {advice}."
         ) from err
     return Path(path)
+
+
+def fetch_hub_model(spec: Mapping[str, Any], hub_cache: str | os.PathLike | None) -> dict:
+    """Download a hub model's snapshot into ``hub_cache`` (needs the internet, and a token
+    for gated models). Returns what was fetched: id, revision, the snapshot folder and
+    its commit hash (the folder's name)."""
+    spec = validate_spec(spec)
+    if spec["source"] != "hub":
+        raise ModelSpecError(f"model spec {spec}: only hub models are fetched")
+    folder = _hub_snapshot(spec["id"], spec.get("revision"), hub_cache, offline=False)
+    if not (folder / "config.json").is_file():
+        raise ModelSpecError(f"model spec {spec}: {folder} is not a model folder (no config.json)")
+    return {"id": spec["id"], "revision": spec.get("revision"), "snapshot": str(folder),
+            "commit": folder.name, "files": sorted(p.name for p in folder.iterdir())}
 
 
 def _kind_from_config(config_json: Path) -> str:
@@ -262,6 +294,8 @@ def cache_model(
     *,
     dtype: str = "float32",
     verify: bool = True,
+    hub_cache: str | os.PathLike | None = None,
+    offline: bool = False,
 ) -> dict:
     """Load a model once and save it, with its tokenizer, as a plain folder ``out_dir``.
 
@@ -270,10 +304,11 @@ def cache_model(
     ``verify``, the saved folder is reloaded and its logits (hidden states for encoders)
     on a short input must equal the originally loaded model's exactly. Returns a summary
     (source, kind, parameter count, seconds) that is also saved as ``llmrec_cache.json``.
+    ``hub_cache`` and ``offline``: where a hub model is read from (:func:`resolve_model`).
     """
     import time
 
-    location = resolve_model(spec)
+    location = resolve_model(spec, hub_cache=hub_cache, offline=offline)
     started = time.perf_counter()
     tokenizer, model = load_pretrained(location, dtype)
     load_seconds = time.perf_counter() - started
