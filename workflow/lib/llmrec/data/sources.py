@@ -23,7 +23,8 @@ must be accepted).
   1. Sign in to Kaggle, accept the rules of the competition "RecSys Challenge 2013: Yelp
      business rating prediction" and download its data from
      https://www.kaggle.com/competitions/yelp-recsys-2013/data
-  2. From yelp_training_set.zip extract {review_file} and {business_file}.
+  2. From its training-set archive (yelp_training_set/) extract {review_file} and
+     {business_file}.
   3. Put both files in {dir}/ (relative to the workflow directory), or set
      datasets.{dataset}.dir in config.yaml to the folder that holds them.
 Missing: {missing}"""
