@@ -160,7 +160,7 @@ def test_amazon_size_pin_mismatch_fails_without_output(workdir: Path, server):
 
 def test_yelp2013_release_end_to_end_with_3_core(workdir: Path):
     """The RecSys-2013 release in its exact format: 4 reviews per user, which the
-    configured 3/3-core keeps (a 5-core would keep nothing)."""
+    configured single-pass 3/3 filter keeps (a 5-core would keep nothing)."""
     folder = workdir / "resources/yelp2013"
     folder.mkdir(parents=True)
     reviews = [
@@ -204,4 +204,6 @@ def test_yelp2013_release_end_to_end_with_3_core(workdir: Path):
     assert (data.n_users, data.n_items, data.n_interactions) == (12, 6, 48)
     assert data.item_texts[0] == "name is Pizza 0; categories is Restaurants, Pizza; city is Phoenix; state is AZ"
     summary = json.loads((workdir / "results/data/yelp2013/summary.json").read_text())
-    assert (summary["settings"]["user_core"], summary["settings"]["item_core"]) == (3, 3)
+    settings = summary["settings"]
+    assert (settings["user_core"], settings["item_core"]) == (3, 3)
+    assert (settings["core_mode"], settings["duplicates"]) == ("single_pass", "keep_all")
