@@ -156,3 +156,54 @@ def test_amazon_size_pin_mismatch_fails_without_output(workdir: Path, server):
     assert not (workdir / "resources/amazon2018/cds/reviews.json.gz").exists()
     log = (workdir / "logs/download_amazon/cds.reviews.log").read_text()
     assert str(len(reviews) + 1) in log
+
+
+def test_yelp2013_release_end_to_end_with_3_core(workdir: Path):
+    """The RecSys-2013 release in its exact format: 4 reviews per user, which the
+    configured single-pass 3/3 filter keeps (a 5-core would keep nothing)."""
+    folder = workdir / "resources/yelp2013"
+    folder.mkdir(parents=True)
+    reviews = [
+        {
+            "votes": {"funny": 0, "useful": 1, "cool": 0},
+            "user_id": f"U{u:02d}",
+            "review_id": f"R{u:02d}{k}",
+            "stars": 4,
+            "date": f"2012-0{1 + k}-1{u % 10}",
+            "text": "Nice place.",
+            "type": "review",
+            "business_id": f"B{(u + k) % 6}",
+        }
+        for u in range(12)
+        for k in range(4)
+    ]
+    business = [
+        {
+            "business_id": f"B{b}",
+            "full_address": "1 Main St\nPhoenix, AZ 85001",
+            "open": True,
+            "categories": ["Restaurants", "Pizza"],
+            "city": "Phoenix",
+            "review_count": 8,
+            "name": f"Pizza {b}",
+            "neighborhoods": [],
+            "longitude": -112.0,
+            "state": "AZ",
+            "stars": 4.0,
+            "latitude": 33.4,
+            "type": "business",
+        }
+        for b in range(6)
+    ]
+    for name, rows in (("review", reviews), ("business", business)):
+        lines = "".join(json.dumps(r) + "\n" for r in rows)
+        (folder / f"yelp_training_set_{name}.json").write_text(lines)
+    set_config(workdir, **{"experiments.embedded.datasets": ["yelp2013"]})
+    snakemake("--cores", "2", "data", cwd=workdir)
+    data = processed.load(workdir / "results/data/yelp2013")
+    assert (data.n_users, data.n_items, data.n_interactions) == (12, 6, 48)
+    assert data.item_texts[0] == "name is Pizza 0; categories is Restaurants, Pizza; city is Phoenix; state is AZ"
+    summary = json.loads((workdir / "results/data/yelp2013/summary.json").read_text())
+    settings = summary["settings"]
+    assert (settings["user_core"], settings["item_core"]) == (3, 3)
+    assert (settings["core_mode"], settings["duplicates"]) == ("single_pass", "keep_all")

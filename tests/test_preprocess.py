@@ -203,3 +203,55 @@ def test_statistics():
     stats = preprocess.statistics(out)
     assert stats == {"users": 2, "items": 4, "interactions": 6, "avg_length": 3.0,
                      "sparsity": pytest.approx(1 - 6 / 8)}
+
+
+def brute_force_single_pass(edges, user_core, item_core):
+    """LLM-ESR's filter_common then filter_minmum(3), written as loops over the edges."""
+    count_u, count_i = {}, {}
+    for u, i in edges:
+        count_u[u] = count_u.get(u, 0) + 1
+        count_i[i] = count_i.get(i, 0) + 1
+    kept = [(u, i) for u, i in edges if count_u[u] >= user_core and count_i[i] >= item_core]
+    left = {}
+    for u, _ in kept:
+        left[u] = left.get(u, 0) + 1
+    return [left[u] >= 3 for u, _ in kept], kept
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=60),
+    st.integers(3, 5),
+    st.integers(1, 4),
+)
+def test_single_pass_core_matches_loops(edges, user_core, item_core):
+    users = np.array([f"u{u}" for u, _ in edges], dtype=object)
+    items = np.array([f"i{i}" for _, i in edges], dtype=object)
+    counted, keep = preprocess.single_pass_core(users, items, user_core, item_core)
+    long_enough, kept = brute_force_single_pass(edges, user_core, item_core)
+    assert [e for e, c in zip(edges, counted) if c] == kept
+    assert keep[counted].tolist() == long_enough
+    assert not (keep & ~counted).any()
+
+
+def test_single_pass_differs_from_iterative_k_core():
+    """User c (2 interactions) is dropped; one pass keeps item z (3 before the filter,
+    2 after) and users a, b; the iterative 3-core then drops z, a and b too."""
+    edges = [("a", "x"), ("a", "y"), ("a", "z"), ("b", "x"), ("b", "y"), ("b", "z")]
+    edges += [("c", "z"), ("c", "w"), ("d", "x"), ("d", "y"), ("d", "w"), ("e", "x")]
+    edges += [("e", "y"), ("e", "w"), ("f", "x"), ("f", "y"), ("f", "w")]
+    inter = pd.DataFrame(
+        {"user": [u for u, _ in edges], "item": [i for _, i in edges], "timestamp": range(17)}
+    )
+    items = pd.DataFrame({"item": list("xyzw"), "title": list("XYZW")})
+    base = {"user_core": 3, "item_core": 3, "text_fields": ["title"]}
+    one = preprocess.preprocess(inter, items, {**base, "core_mode": "single_pass"})
+    raw_of = dict(zip(one.items["item_id"], one.items["raw_id"]))
+    assert sorted(raw_of.values()) == ["w", "x", "y", "z"]
+    assert (one.counts["dropped_by_k_core"], one.counts["dropped_short_sequences"]) == (2, 0)
+    assert sorted(one.users["raw_id"]) == ["a", "b", "d", "e", "f"]
+    full = preprocess.preprocess(inter, items, {**base, "core_mode": "iterative"})
+    assert sorted(full.items["raw_id"]) == ["w", "x", "y"]
+    assert sorted(full.users["raw_id"]) == ["d", "e", "f"]
+    with pytest.raises(ValueError, match="core_mode"):
+        preprocess.preprocess(inter, items, {**base, "core_mode": "twice"})

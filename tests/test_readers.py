@@ -450,3 +450,113 @@ def test_clean_text_and_junk():
     assert readers.clean_text(None) == "" and readers.clean_text(12) == "12"
     assert readers.looks_like_junk("var aPageStart = (new Date()).getTime();")
     assert not readers.looks_like_junk("Function Junction: 3-in-1 Tool")
+
+
+# ------------------------------------------------------------------------------------
+# Yelp RecSys-2013 release (Kaggle "yelp-recsys-2013": yelp_training_set_*.json)
+# ------------------------------------------------------------------------------------
+
+
+def yelp2013_review(n: int, date: object, user: str | None = None) -> str:
+    """One line of yelp_training_set_review.json, with that release's keys."""
+    return json.dumps(
+        {
+            "votes": {"funny": 0, "useful": n % 3, "cool": 1},
+            "user_id": user or f"user{n % 11}",
+            "review_id": f"rev{n:06d}",
+            "stars": 1 + n % 5,
+            "date": date,
+            "text": "Loved it.\n\nWill come back.",
+            "type": "review",
+            "business_id": f"biz{n % 5}",
+        }
+    )
+
+
+def yelp2013_business(biz: str, **fields) -> str:
+    """One line of yelp_training_set_business.json (categories: a list)."""
+    record = {
+        "business_id": biz,
+        "full_address": "8466 W Peoria Ave\nSte 6\nPeoria, AZ 85345",
+        "open": True,
+        "categories": ["Accountants", "Professional Services", "Tax Services"],
+        "city": "Peoria",
+        "review_count": 3,
+        "name": "Peoria Income Tax Service",
+        "neighborhoods": [],
+        "longitude": -112.241596,
+        "state": "AZ",
+        "stars": 5.0,
+        "latitude": 33.581867,
+        "type": "business",
+        **fields,
+    }
+    return json.dumps(record)
+
+
+def test_yelp2013_training_set_files(tmp_path):
+    good = [yelp2013_review(n, f"2011-{1 + n % 12:02d}-{1 + n % 28:02d}") for n in range(N_GOOD)]
+    reviews = write_lines(
+        tmp_path / "yelp_training_set_review.json",
+        [*good[:3], yelp2013_review(999, "26/01/2011"), *good[3:]],
+    )
+    business = write_lines(
+        tmp_path / "yelp_training_set_business.json",
+        [
+            yelp2013_business("biz0", name="  Joe's\tDiner "),
+            yelp2013_business("biz1", categories=[]),
+            yelp2013_business("biz2", categories=["Food", " ", "Coffee & Tea"]),
+            yelp2013_business("biz0", name="dup"),
+            *[yelp2013_business(f"biz{k}") for k in (3, 4, 77)],
+        ],
+    )
+    raw = readers.read_yelp2013(reviews, business, max_bad_fraction=0.2)
+    assert_frames(raw, ["name", "categories", "city", "state"])
+    assert len(raw.interactions) == N_GOOD
+    # a day, read as midnight UTC
+    expected = calendar.timegm(time.strptime("2011-02-02", "%Y-%m-%d"))
+    assert raw.interactions.iloc[1].tolist() == ["user1", "biz1", expected]
+    assert raw.problems == {**dict.fromkeys(PROBLEM_KINDS, 0), "bad_timestamps": 1, "duplicate_metadata": 1}
+    items = raw.items.set_index("item")
+    assert list(items.index) == ["biz0", "biz1", "biz2", "biz3", "biz4"]  # biz77: no reviews
+    assert items.loc["biz0"].tolist() == [
+        "Joe's Diner",
+        "Accountants, Professional Services, Tax Services",
+        "Peoria",
+        "AZ",
+    ]
+    assert items.loc["biz1", "categories"] == ""
+    assert items.loc["biz2", "categories"] == "Food, Coffee & Tea"
+
+
+def test_yelp2013_bad_first_date_names_the_release_format(tmp_path):
+    business = write_lines(tmp_path / "b.json", [yelp2013_business("biz0")])
+    reviews = write_lines(tmp_path / "r.json", [yelp2013_review(0, "Jan 26 2011")])
+    with pytest.raises(RawFormatError) as exc:
+        readers.read_yelp2013(reviews, business)
+    assert "a date like '2011-01-26'" in error_at(exc, reviews, 1)
+    with pytest.raises(RawFormatError) as exc:  # the business file passed as reviews
+        readers.read_yelp2013(business, business)
+    assert "no value for user_id, date" in error_at(exc, business, 1)
+
+
+def test_yelp2013_missing_files_say_where_to_get_them(tmp_path):
+    from llmrec.data import sources
+
+    entry = {
+        "source": "yelp2013",
+        "dir": str(tmp_path / "resources/yelp2013"),
+        "review_file": "yelp_training_set_review.json",
+        "business_file": "yelp_training_set_business.json",
+    }
+    with pytest.raises(FileNotFoundError) as exc:
+        sources.import_raw("yelp2013", entry, {})
+    message = str(exc.value)
+    for text in ("kaggle.com/competitions/yelp-recsys-2013", "yelp_training_set_review.json"):
+        assert text in message
+    folder = tmp_path / "resources/yelp2013"
+    folder.mkdir(parents=True)
+    write_lines(folder / entry["review_file"], [yelp2013_review(n, "2012-05-05") for n in range(20)])
+    write_lines(folder / entry["business_file"], [yelp2013_business(f"biz{k}") for k in range(5)])
+    raw = sources.import_raw("yelp2013", entry, {})
+    assert len(raw.interactions) == 20 and len(raw.items) == 5

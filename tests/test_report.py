@@ -15,7 +15,7 @@ import yaml
 from scipy import stats
 
 from conftest import snakemake
-from llmrec.report import aggregate, collect, figures, paper_tables
+from llmrec.report import aggregate, collect, figures, paper_tables, runs_table
 from llmrec.report.collect import Cell
 from llmrec.report.significance import per_user_metric
 
@@ -328,6 +328,7 @@ def test_report_rules_and_html_report(workdir: Path):
             for e in ("csv", "md", "tex")
         ),
         "results/figures/sweep_K.png",
+        "results/tables/runs.csv",
     ]
     # the run files are leaves here: no rule may rebuild them
     args = [
@@ -336,15 +337,72 @@ def test_report_rules_and_html_report(workdir: Path):
         "--allowed-rules",
         "paper_tables",
         "sweep_figure",
+        "runs_table",
         "--",
     ]
     snakemake("--cores", "2", *args, *targets, cwd=workdir)
     md = (workdir / "results/tables/ablation.md").read_text()
     assert "ml-100k/SASRec/TF-LLMER-wo-RecPCA: seed 1 missing" in md
     assert "benchmark files" in (workdir / "results/tables/cost.md").read_text()
+    # one row per run folder of the experiment (LLM-ESR's folders are not in its grid)
+    runs = pd.read_csv(workdir / "results/tables/runs.csv")
+    methods = ["RandInit", "TF-LLMER", *ABLATIONS, *SWEEP]
+    folders = [c.folder("results/runs") for c in planned(methods)]
+    expected = sorted(str(f) for f in folders if (workdir / f / "metrics.json").exists())
+    assert sorted(runs["folder"]) == expected and len(expected) == len(folders) - 1
     snakemake("--report", "report.html", *args, *targets, cwd=workdir)
     html = (workdir / "report.html").read_text()
-    assert "main_results.csv" in html and "sweep_K.png" in html
+    assert "main_results.csv" in html and "sweep_K.png" in html and "runs.csv" in html
+
+
+def test_runs_table_has_one_row_per_run_folder(built, tmp_path):
+    base, root = built
+    cells = planned()
+    out = tmp_path / "runs.csv"
+    runs_table.build_runs_table(
+        [c.__dict__ for c in cells + cells[:3]], root, out, base_dir=base  # repeats dropped
+    )
+    frame = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    folders = sorted(str(p.parent) for p in root.glob("*/*/*/seed*/metrics.json"))
+    assert sorted(frame["folder"]) == folders and len(frame) == len(folders)
+    assert len(frame) == len(cells) - len(BACKBONES) * len(SEEDS) - 1  # LLM2Rec, MISSING_RUN
+    row = frame.set_index(["backbone", "method_id", "seed"]).loc[("SASRec", "TF-LLMER~K=3", 1)]
+    assert (row["method"], row["sweep_param"], row["sweep_value"]) == ("TF-LLMER", "K", 3)
+    assert (row["best_epoch"], row["epochs_run"]) == (3, EPOCHS)
+    assert row["job_seconds"] == TRAIN_SECONDS * 2 and row["max_rss_mb"] == 123.4
+    record = json.loads(
+        (Cell(DATASET, "SASRec", "TF-LLMER~K=3", 1).folder(root) / "metrics.json").read_text()
+    )
+    for metric, value in record["test"].items():
+        assert row[f"test_{metric}"] == pytest.approx(value, rel=1e-12)
+        assert row[f"valid_{metric}"] == pytest.approx(record["valid"][metric], rel=1e-12)
+    main = frame[frame["method_id"] == "RandInit"]
+    assert (main["sweep_param"].isna() & main["sweep_value"].isna()).all()
+    assert frame.loc[frame["method"] == "LLM-ESR", "substitutions"].str.contains("MiniLM").all()
+
+
+def test_runs_table_reads_what_the_trainer_writes(tmp_path):
+    """train_seconds from history.csv, key settings and the environment from settings.json,
+    and empty job columns without a benchmark file."""
+    cell = Cell("d", "GRU4Rec", "RandInit", 0)
+    folder = cell.folder(tmp_path)
+    folder.mkdir(parents=True)
+    record = {"method": "RandInit", "best_epoch": 2, "epochs_run": 3}
+    record |= {"valid": {"ndcg@10": 0.2}, "test": {"ndcg@10": 0.1}}
+    (folder / "metrics.json").write_text(json.dumps(record))
+    pd.DataFrame({"epoch": [1, 2, 3], "epoch_seconds": [1.5, 2.0, 2.5]}).to_csv(
+        folder / "history.csv", index=False
+    )
+    settings = {"hidden_size": 64, "lr": 0.001, "cutoffs": [10, 20], "filter_seen": False}
+    settings["environment"] = {"device": "cpu", "torch": "2.13.0", "python": "3.11"}
+    (folder / "settings.json").write_text(json.dumps(settings))
+    frame = runs_table.runs_frame([cell], tmp_path, base_dir=tmp_path)
+    (row,) = frame.to_dict("records")
+    assert row["train_seconds"] == 6.0 and np.isnan(row["job_seconds"])
+    assert (row["hidden_size"], row["lr"], row["filter_seen"]) == (64, 0.001, False)
+    assert (row["device"], row["torch"]) == ("cpu", "2.13.0")
+    assert list(frame.columns[:7]) == runs_table.LEADING[:7]
+    assert runs_table.runs_frame([Cell("d", "GRU4Rec", "LLMInit", 0)], tmp_path).empty
 
 
 @pytest.mark.parametrize("figure", ["training_loss", "rho_pca"])

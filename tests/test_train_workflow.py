@@ -60,6 +60,22 @@ def test_tiny_grid_trains_and_evaluates_every_cell(workdir: Path):
     assert sweep["K"] == 3 and sweep["method_inputs"]["item_vectors"].endswith("alpha0.5_K3.npy")
     x = json.loads((workdir / "results/reps/toy/minilm.json").read_text())
     assert x["n_items"] == 12
+    # results/tables/runs.csv: one row per run folder, from what the trainer wrote
+    table = pd.read_csv(workdir / "results/tables/runs.csv")
+    assert sorted(table["folder"]) == sorted(str(p.parent.relative_to(workdir)) for p in runs)
+    by_folder = table.set_index("folder")
+    for path in runs:
+        record = json.loads(path.read_text())
+        row = by_folder.loc[str(path.parent.relative_to(workdir))]
+        assert (row["best_epoch"], row["epochs_run"]) == (record["best_epoch"], record["epochs_run"])
+        for split in ("test", "valid"):
+            for metric, value in record[split].items():
+                assert row[f"{split}_{metric}"] == value
+    assert (table["train_seconds"] > 0).all() and (table["job_seconds"] > 0).all()
+    assert (table["hidden_size"] == 8).all() and (table["device"] == "cpu").all()
+    sweep_row = table[table["method_id"] == "TF-LLMER~K=3"]
+    assert len(sweep_row) == 3 and (sweep_row["K"] == 3).all()
+    assert (sweep_row["sweep_param"] == "K").all() and (sweep_row["method"] == "TF-LLMER").all()
     # nothing left to do on a second run
     again = snakemake("--cores", "2", "-n", cwd=workdir)
     assert "Nothing to be done" in again.stdout + again.stderr

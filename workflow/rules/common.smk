@@ -492,13 +492,21 @@ def cost_benchmarks(method):
     return stages
 
 
+# Every run of the grid (methods and sweep points): the rows of results/tables/runs.csv.
+RUN_METHODS = METHODS + sweep_method_ids()
+RUNS_TABLE = "results/tables/runs.csv"
+
+
 def paper_outputs():
-    """Every table and figure of the paper that the experiment can produce."""
+    """Every table and figure of the paper that the experiment can produce, and the
+    table of every run."""
     tables = ["main_results", "ablation", "significance", "cost"]
     figures = [*CURVE_FIGURES, "item_norms"] + (["ablation_ndcg10"] if ABLATION_BAR_METHODS else [])
     figures += [f"sweep_{p}" for p in SWEEP_PARAMS]
-    return expand("results/tables/{table}.{ext}", table=tables, ext=["csv", "md", "tex"]) + expand(
-        "results/figures/{figure}.{ext}", figure=figures, ext=["pdf", "png"]
+    return (
+        expand("results/tables/{table}.{ext}", table=tables, ext=["csv", "md", "tex"])
+        + [RUNS_TABLE]
+        + expand("results/figures/{figure}.{ext}", figure=figures, ext=["pdf", "png"])
     )
 
 

@@ -80,18 +80,21 @@ rule import_amazon:
 
 
 rule import_yelp:
-    """Yelp Open Dataset reviews + businesses, from the manually downloaded files.
+    """Yelp reviews + businesses, from the manually downloaded files: the Yelp Open
+    Dataset (source yelp) or the RecSys-2013 Kaggle release (source yelp2013).
 
     The files are not declared as inputs so that planning (snakemake -n) works before
     they are in place; the job itself says where to get them if they are missing, and
     a changed path in the config reruns it.
     """
     output:
-        interactions="results/raw/yelp/{dataset}/interactions.tsv",
-        item_table="results/raw/yelp/{dataset}/items.tsv",
-        problems="results/raw/yelp/{dataset}/problems.json",
+        interactions="results/raw/{yelp_source}/{dataset}/interactions.tsv",
+        item_table="results/raw/{yelp_source}/{dataset}/items.tsv",
+        problems="results/raw/{yelp_source}/{dataset}/problems.json",
     log:
-        "logs/import_yelp/{dataset}.log",
+        "logs/import_{yelp_source}/{dataset}.log",
+    wildcard_constraints:
+        yelp_source="yelp|yelp2013",
     conda:
         "../../envs/llmrec.yaml"
     resources:

@@ -57,6 +57,34 @@ rule paper_tables:
         "../scripts/make_tables.py"
 
 
+rule runs_table:
+    """One row per finished run: cell, best epoch, epochs, wall time, metrics, settings."""
+    input:
+        metrics=run_files(RUN_METHODS, "metrics.json"),
+        histories=run_files(RUN_METHODS, "history.csv"),
+        settings=run_files(RUN_METHODS, "settings.json"),
+    output:
+        csv=report(
+            RUNS_TABLE,
+            caption="../report/runs.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/runs_table.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        runs_root=lambda wc: RUNS_ROOT,
+        cells=planned_cells(RUN_METHODS),
+        # the train rule's benchmark: file (job wall time and peak memory)
+        benchmark=lambda wc: "benchmarks/train/{dataset}/{backbone}/{method}/seed{seed}.tsv",
+    script:
+        "../scripts/runs_table.py"
+
+
 rule curve_figure:
     """Per-epoch training loss or rho of a set of methods (paper Figs. 1, 5-7, 9-11)."""
     input:

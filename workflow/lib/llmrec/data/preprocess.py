@@ -7,8 +7,11 @@ Steps, in order, every value from the dataset's ``preprocess`` settings:
    dropped or given a placeholder text (``missing_text``);
 3. chronological order per user with a stable tie-break (raw file order);
 4. duplicate (user, item) handling: keep the first, the last, or all occurrences;
-5. iterative k-core on users and items (the largest subgraph in which every user and
-   every item has at least ``user_core`` / ``item_core`` interactions);
+5. k-core on users and items: iterative (``core_mode: iterative``, the largest subgraph
+   in which every user and every item has at least ``user_core`` / ``item_core``
+   interactions), or one pass over the counts of step 4's result (``single_pass``, as
+   LLM-ESR's ``filter_common``) followed by dropping the users left with fewer than
+   :data:`MIN_SEQUENCE` interactions (as its ``filter_minmum``);
 6. contiguous ids from 1 (0 is the padding id), users and items in raw-id order.
 """
 
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULTS: dict[str, Any] = {
     "user_core": 5,
     "item_core": 5,
+    "core_mode": "iterative",
     "duplicates": "keep_first",
     "date_start": None,
     "date_end": None,
@@ -49,6 +53,8 @@ class Processed:
 
 
 FIELD_SEPARATOR = "; "  # between the fields of an item text
+#: fewest interactions a user needs: a training, a validation and a test item
+MIN_SEQUENCE = 3
 
 
 def item_texts(items: pd.DataFrame, fields: list[str], style: str) -> pd.Series:
@@ -119,6 +125,26 @@ def k_core(users: np.ndarray, items: np.ndarray, user_core: int, item_core: int)
         keep &= ~bad
 
 
+def single_pass_core(
+    users: np.ndarray, items: np.ndarray, user_core: int, item_core: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks (kept by the count filter, kept after it by the sequence-length filter).
+
+    One pass: an interaction is kept when its user has at least ``user_core`` and its
+    item at least ``item_core`` interactions *before* any removal (so survivors may fall
+    below either count). Then users with fewer than :data:`MIN_SEQUENCE` kept
+    interactions are dropped (items are not checked again), so that every user has a
+    training, a validation and a test item.
+    """
+    u_codes = pd.factorize(users)[0]
+    i_codes = pd.factorize(items)[0]
+    u_deg = np.bincount(u_codes) if len(u_codes) else np.zeros(0, dtype=int)
+    i_deg = np.bincount(i_codes) if len(i_codes) else np.zeros(0, dtype=int)
+    counted = (u_deg[u_codes] >= user_core) & (i_deg[i_codes] >= item_core)
+    left = np.bincount(u_codes[counted], minlength=len(u_deg))
+    return counted, counted & (left[u_codes] >= MIN_SEQUENCE)
+
+
 def _id_order(raw_ids: pd.Series) -> np.ndarray:
     """Unique raw ids in a stable, human order: numeric when every id is an integer."""
     unique = pd.unique(raw_ids)
@@ -179,15 +205,24 @@ def preprocess(
     elif mode != "keep_all":
         raise ValueError(f"duplicates must be keep_first, keep_last or keep_all, got {mode!r}")
 
-    # 5. iterative k-core
-    keep = k_core(
-        inter["user"].to_numpy(), inter["item"].to_numpy(), s["user_core"], s["item_core"]
-    )
-    counts["dropped_by_k_core"] = int((~keep).sum())
+    # 5. k-core: iterative, or one pass then the sequence-length filter
+    users, items_ = inter["user"].to_numpy(), inter["item"].to_numpy()
+    if s["core_mode"] == "iterative":
+        keep = k_core(users, items_, s["user_core"], s["item_core"])
+        counts["dropped_by_k_core"] = int((~keep).sum())
+    elif s["core_mode"] == "single_pass":
+        counted, keep = single_pass_core(users, items_, s["user_core"], s["item_core"])
+        counts["dropped_by_k_core"] = int((~counted).sum())
+        counts["dropped_short_sequences"] = int((counted & ~keep).sum())
+    else:
+        raise ValueError(
+            f"core_mode must be 'iterative' or 'single_pass', got {s['core_mode']!r}"
+        )
     inter = inter[keep]
     if inter.empty:
         raise ValueError(
             f"no interactions left after the {s['user_core']}/{s['item_core']}-core filter"
+            f" ({s['core_mode']})"
         )
 
     # 6. contiguous ids
@@ -271,6 +306,9 @@ def statistics_table(summaries: list[dict]) -> pd.DataFrame:
         row["raw_problems"] = int(sum(problems.values()))
         row["dropped_no_text"] = s["counts"].get("dropped_interactions_without_text", 0)
         row["dropped_duplicates"] = s["counts"].get("dropped_duplicates", 0)
-        row["dropped_k_core"] = s["counts"].get("dropped_by_k_core", 0)
+        # the single-pass filter's sequence-length step is part of the core filter here
+        row["dropped_k_core"] = s["counts"].get("dropped_by_k_core", 0) + s["counts"].get(
+            "dropped_short_sequences", 0
+        )
         rows.append(row)
     return pd.DataFrame(rows)

@@ -8,7 +8,8 @@ Sources
 * Amazon Review Data (2018) (Ni, Li, McAuley): gzipped JSON-lines reviews
   (``*_5.json.gz``) and metadata (``meta_*.json.gz``), :func:`read_amazon`.
 * Yelp Open Dataset: JSON-lines reviews and businesses, plain or gzipped,
-  :func:`read_yelp`.
+  :func:`read_yelp`; and the older RecSys-2013 Kaggle release (``yelp_training_set_*``,
+  dates without a time, categories as a list), :func:`read_yelp2013`.
 
 Error policy (the same for every file)
 --------------------------------------
@@ -570,13 +571,16 @@ def read_yelp(
     *,
     all_items: bool = False,
     max_bad_fraction: float = MAX_BAD_FRACTION,
+    date_example: str = "2018-07-07 22:09:11",
 ) -> RawData:
     """Read Yelp ``yelp_academic_dataset_review.json`` and ``..._business.json``.
 
     Interactions: user = user_id, item = business_id, timestamp = ``date``
     (``"2018-07-07 22:09:11"``, read as UTC) in unix seconds. Items: name, categories
-    (Yelp's comma-separated string; null -> ''), city, state. Unless ``all_items``, only
-    businesses that occur in the reviews are kept. Files may be plain or gzipped.
+    (Yelp's comma-separated string, or a list of names joined with ``", "``; null ->
+    ''), city, state. Unless ``all_items``, only businesses that occur in the reviews
+    are kept. Files may be plain or gzipped. ``date_example`` is what the error
+    messages show as the expected date.
     """
     review_path, business_path = Path(review_path), Path(business_path)
     tally = LineTally(review_path, max_bad_fraction)
@@ -597,7 +601,7 @@ def read_yelp(
     bad = parsed.isna().to_numpy()
     for k in np.flatnonzero(bad):
         tally.skip(
-            "bad_timestamps", line_numbers[k], "a date like '2018-07-07 22:09:11'", _show(dates[k])
+            "bad_timestamps", line_numbers[k], f"a date like {date_example!r}", _show(dates[k])
         )
     tally.finish()
     seconds = (parsed[~bad] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
@@ -622,8 +626,36 @@ def read_yelp(
             continue
         rows["item"].append(business)
         for name in YELP_ITEM_FIELDS:
-            rows[name].append(clean_text(obj.get(name), strip_html=False))
+            rows[name].append(_join(obj.get(name), ", "))
     business_tally.finish()
     return RawData(
         interactions, _items(rows, YELP_ITEM_FIELDS), _merge_problems(tally, business_tally)
+    )
+
+
+def read_yelp2013(
+    review_path: str | Path,
+    business_path: str | Path,
+    *,
+    all_items: bool = False,
+    max_bad_fraction: float = MAX_BAD_FRACTION,
+) -> RawData:
+    """Read the RecSys-2013 Kaggle Yelp release ("Yelp Business Rating Prediction"):
+    ``yelp_training_set_review.json`` and ``yelp_training_set_business.json``.
+
+    The same JSON-lines layout as :func:`read_yelp`, with that release's fields: a review
+    has ``user_id``, ``business_id``, ``stars``, ``date`` (``"2011-01-26"``, a day, read
+    as midnight UTC, so one user's reviews of a day tie and keep their file order),
+    ``text``, ``votes`` (``{"funny", "useful", "cool"}``), ``review_id``, ``type``; a
+    business has ``business_id``, ``name``, ``categories`` (a list of names, joined with
+    ``", "``), ``city``, ``state``, ``full_address``, ``neighborhoods``, ``stars``,
+    ``review_count``, ``open``, ``latitude``, ``longitude``, ``type``. Items: name,
+    categories, city, state, as for the Open Dataset.
+    """
+    return read_yelp(
+        review_path,
+        business_path,
+        all_items=all_items,
+        max_bad_fraction=max_bad_fraction,
+        date_example="2011-01-26",
     )

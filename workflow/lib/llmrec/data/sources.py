@@ -17,12 +17,30 @@ The Yelp Open Dataset is not downloaded automatically (its licence must be accep
      datasets.{dataset}.dir in config.yaml to the folder that holds them.
 Missing: {missing}"""
 
+YELP2013_INSTRUCTIONS = """\
+The RecSys-2013 Yelp release is not downloaded automatically (Kaggle's competition rules
+must be accepted).
+  1. Sign in to Kaggle, accept the rules of the competition "RecSys Challenge 2013: Yelp
+     business rating prediction" and download its data from
+     https://www.kaggle.com/competitions/yelp-recsys-2013/data
+  2. From its training-set archive (yelp_training_set/) extract {review_file} and
+     {business_file}.
+  3. Put both files in {dir}/ (relative to the workflow directory), or set
+     datasets.{dataset}.dir in config.yaml to the folder that holds them.
+Missing: {missing}"""
+
+#: source -> (reader, what to tell the user when the files are missing)
+YELP_RELEASES = {
+    "yelp": (readers.read_yelp, YELP_INSTRUCTIONS),
+    "yelp2013": (readers.read_yelp2013, YELP2013_INSTRUCTIONS),
+}
+
 
 def import_raw(dataset: str, entry: dict[str, Any], inputs: dict[str, str]) -> readers.RawData:
     """Read a dataset's raw files as its config ``entry`` describes them.
 
     ``inputs`` holds the files Snakemake resolved for the job (Amazon downloads, atomic
-    files); sources whose files are found here (recbole package, Yelp) ignore it.
+    files); sources whose files are found here (recbole package, Yelp releases) ignore it.
     """
     source = entry["source"]
     fields = {"user": "user_id", "item": "item_id", "time": "timestamp", **entry.get("fields", {})}
@@ -50,15 +68,16 @@ def import_raw(dataset: str, entry: dict[str, Any], inputs: dict[str, str]) -> r
         )
     if source == "amazon2018":
         return readers.read_amazon(inputs["reviews"], inputs["meta"])
-    if source == "yelp":
+    if source in YELP_RELEASES:
+        reader, instructions = YELP_RELEASES[source]
         folder = Path(entry["dir"])
         review, business = folder / entry["review_file"], folder / entry["business_file"]
         missing = [str(p) for p in (review, business) if not p.exists()]
         if missing:
             raise FileNotFoundError(
-                YELP_INSTRUCTIONS.format(dataset=dataset, missing=", ".join(missing), **entry)
+                instructions.format(dataset=dataset, missing=", ".join(missing), **entry)
             )
-        return readers.read_yelp(review, business)
+        return reader(review, business)
     raise ValueError(f"datasets.{dataset}.source: unknown source {source!r}")
 
 
