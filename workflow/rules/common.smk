@@ -54,7 +54,7 @@ def fetch_targets():
             targets += [
                 f"resources/amazon2018/{dataset}/{kind}.json.gz" for kind in ("reviews", "meta")
             ]
-        elif entry["source"] == "yelp":
+        elif entry["source"] in ("yelp", "yelp2013"):
             targets += [f"{entry['dir']}/{entry[key]}" for key in ("review_file", "business_file")]
     return targets
 

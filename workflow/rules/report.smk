@@ -75,7 +75,7 @@ rule runs_table:
         "../../envs/llmrec.yaml"
     resources:
         mem_mb=4000,
-        runtime=15,
+        runtime=wall_time(15),
     params:
         runs_root=lambda wc: RUNS_ROOT,
         cells=planned_cells(RUN_METHODS),
