@@ -1,12 +1,14 @@
 # The two entry points of the README:
 #   make run    set up .venv if needed, then run the main job (snakemake --cores all)
 #   make test   set up .venv if needed, then run the test suite
+#   make test-slurm   the paper experiment rehearsed on a real single-node SLURM that it
+#                     installs and starts (root, Debian/Ubuntu; about 5 minutes)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint format clean-results
+.PHONY: venv run test test-slurm lint format clean-results
 
 $(STAMP): requirements.txt requirements-lock.txt requirements-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +24,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
+
+# Fails (instead of skipping) where a SLURM cluster cannot be started here.
+test-slurm: $(STAMP)
+	LLMREC_REQUIRE_SLURM=1 $(BIN)/python -m pytest -m slurm tests/test_slurm_cluster.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

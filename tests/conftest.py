@@ -64,3 +64,16 @@ def workdir(tmp_path: Path) -> Path:
         else:
             shutil.copy(src, tmp_path / name)
     return tmp_path
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say plainly whether the real-SLURM rehearsal, left out of plain pytest, can run here."""
+    if "slurm" in (config.getoption("markexpr") or "").replace("not slurm", ""):
+        return  # this is the rehearsal's own run
+    why = subprocess.run(["bash", str(ROOT / "tests/slurm/cluster.sh"), "can-run"],
+                         capture_output=True, text=True)
+    if why.returncode == 0:
+        line = "the real-SLURM rehearsal is not part of this run: `make test-slurm` runs it (root and apt-get are here)"
+    else:
+        line = f"the real-SLURM rehearsal (`make test-slurm`) cannot run here: {why.stderr.strip()}"
+    terminalreporter.write_line(line)

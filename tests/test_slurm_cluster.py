@@ -11,7 +11,8 @@ paper experiment's own rules and sources at tiny sizes:
   tokenizer) in the hub cache, which `fetch` reads offline like a login node whose
   cache is already filled, and the jobs read offline as compute nodes do;
 - two datasets (Yelp, and Sports for the Amazon chain; CDs is the same chain), one
-  backbone, every method, one point per sweep, 1 seed, 2 epochs, 2 fine-tuning steps.
+  backbone, every method, one point of the alpha sweep, 1 seed, 2 epochs, 2 fine-tuning
+  steps.
 
 Every rule of the paper experiment's graph runs as a SLURM job (or, for the downloads,
 on the "login node"), then the tables, figures and `--report`. Each snakemake call is
@@ -39,9 +40,10 @@ pytestmark = pytest.mark.slurm
 
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 N_USERS, N_ITEMS, PER_USER = 40, 30, 8
-# Flags a cluster without accounting needs (README, "Running on SLURM"); a shorter first
-# status poll than the plugin's 40 s keeps the rehearsal short.
-NO_ACCOUNTING = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5"]
+# Flags a cluster without accounting needs (README, "Running on SLURM"); a first status
+# poll after 1 s instead of the plugin's 40 s keeps a rehearsal of short jobs short (the
+# plugin then waits 10 s longer after each poll that found no finished job).
+NO_ACCOUNTING = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +155,7 @@ def rehearsal_config(server) -> dict:
             "datasets": ["yelp", "sports"],
             "backbones": ["SASRec"],
             "seeds": [0],
-            "sweeps": {"alpha": [0.0], "K": [1]},
+            "sweeps": {"alpha": [0.0], "K": []},  # one sweep runs sweep_figure
             "training": {"epochs": 2, "patience": 2, "batch_size": 32},
             "llm2rec": {"csft": {**few, "micro_batch_size": 2, "warmup": 0}, "mntp": few,
                         "simcse": {**few, "warmup": 0}, "encode": {"batch_size": 8}},
@@ -246,7 +248,7 @@ def test_paper_experiment_rehearsal_runs_every_rule_as_a_slurm_job(rehearsal):
     assert paper_rules - rehearsed <= {"download_amazon", "fetch_model"}, paper_rules - rehearsed
 
     main = run(snakemake_cmd("--profile", "profiles/slurm", *CONFIGFILES, *NO_ACCOUNTING),
-               workdir, env, 540)
+               workdir, env, 720)
     log = main.stdout + main.stderr
     assert main.returncode == 0, log[-8000:]
     submitted = {}
@@ -264,8 +266,6 @@ def test_paper_experiment_rehearsal_runs_every_rule_as_a_slurm_job(rehearsal):
         assert (workdir / f"results/tables/{table}.csv").stat().st_size > 0
     figures = list((workdir / "results/figures").glob("*.png"))
     assert len(figures) >= 8
-    # each job's SLURM log landed under logs/slurm/
-    assert len(list((workdir / "logs/slurm").rglob("*.log"))) >= len(submitted)
 
     report = run(snakemake_cmd("--profile", "profiles/slurm", *CONFIGFILES, "--report",
                                "results/report.html"), workdir, env, 300)
