@@ -125,8 +125,8 @@ JobAcctGatherType=jobacct_gather/none
 SlurmdParameters=config_overrides
 NodeName=$host CPUs=64 RealMemory=256000 Gres=gpu:4 State=UNKNOWN
 # The limits of profiles/slurm/partitions.yaml, as scontrol would show them.
-PartitionName=cpu Nodes=$host Default=YES MaxTime=2880 MaxCPUsPerNode=32 MaxMemPerNode=128000 State=UP
-PartitionName=gpu Nodes=$host Default=NO MaxTime=2880 MaxMemPerNode=256000 State=UP
+PartitionName=cpu Nodes=$host Default=YES MaxTime=1440 MaxCPUsPerNode=32 MaxMemPerNode=128000 State=UP
+PartitionName=gpu Nodes=$host Default=NO MaxTime=1440 MaxMemPerNode=256000 State=UP
 CONF
 cat > "$dir/gres.conf" <<CONF
 NodeName=$host Name=gpu File=$dir/gpu[0-3]
