@@ -54,16 +54,21 @@ def server():
     s.close()
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A copy of the workflow (code and config, no results) to run in isolation."""
+def copy_workflow(dest: Path) -> Path:
+    """Copy the workflow (code, config, profiles; no results) into ``dest``."""
     for name in ("Snakefile", "config.yaml", "workflow", "envs", "profiles"):
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            shutil.copy(src, tmp_path / name)
-    return tmp_path
+            shutil.copy(src, dest / name)
+    return dest
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A copy of the workflow (code and config, no results) to run in isolation."""
+    return copy_workflow(tmp_path)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

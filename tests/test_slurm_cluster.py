@@ -25,7 +25,6 @@ import gzip
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -34,7 +33,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, copy_workflow
 
 pytestmark = pytest.mark.slurm
 
@@ -181,12 +180,7 @@ def rehearsal(cluster, tmp_path_factory):
     from httpserver import Server
     from test_llm_finetune import load_smollm2_tokenizer
 
-    workdir = tmp_path_factory.mktemp("rehearsal")
-    for name in ("Snakefile", "config.yaml", "workflow", "envs", "profiles"):
-        src = ROOT / name
-        copy = shutil.copytree if src.is_dir() else shutil.copy
-        copy(src, workdir / name, **({"ignore": shutil.ignore_patterns("__pycache__")}
-                                     if src.is_dir() else {}))
+    workdir = copy_workflow(tmp_path_factory.mktemp("rehearsal"))
     fill_placeholders(workdir)
     server = Server()
     reviews, meta = amazon_files()

@@ -12,7 +12,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, snakemake
+from conftest import ROOT, copy_workflow, snakemake
 
 
 
@@ -40,15 +40,7 @@ def gpu_rules(workdir) -> set[str]:
 
 @pytest.fixture(scope="module")
 def paper_submissions(tmp_path_factory):
-    import shutil
-
-    folder = tmp_path_factory.mktemp("paper")
-    for name in ("Snakefile", "config.yaml", "workflow", "envs", "profiles"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, folder / name)
+    folder = copy_workflow(tmp_path_factory.mktemp("paper"))
     # the full grid and the report targets (the default target), every attempt
     rc_grid, grid, err = sbatch_lines(folder, "--profile", "profiles/slurm", "grid")
     assert rc_grid == 0, err[-3000:]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shlex
 import sys
 from dataclasses import asdict, dataclass, field
 from math import isinf
