@@ -119,8 +119,11 @@ def mismatch_reason(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
 
 def save(state_dir: str | Path, state: dict[str, Any]) -> None:
     path = Path(state_dir) / STATE_FILE
-    with io.atomic_path(path) as tmp:
-        torch.save({"version": STATE_VERSION, **state}, tmp)
+    try:
+        with io.atomic_path(path) as tmp:
+            torch.save({"version": STATE_VERSION, **state}, tmp)
+    except RuntimeError as err:  # torch's writer reports a full disk as a RuntimeError
+        raise OSError(f"could not write the training state {path}: {err} (is the disk full?)") from err
 
 
 def load(state_dir: str | Path | None, fingerprint: str, components: dict | None = None) -> dict[str, Any] | None:
