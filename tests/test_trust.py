@@ -161,13 +161,13 @@ def test_workflow_refuses_a_duplicate_key_and_a_syntax_error_before_planning(wor
     config.write_text(original + "experiment: paper\n")
     result = snakemake("-n", cwd=workdir, check=False)
     assert result.returncode != 0
-    assert "invalid configuration file config.yaml, line" in result.stderr
-    assert "duplicate key 'experiment' (first given on line" in result.stderr
+    assert "invalid configuration file config.yaml, line" in (result.stdout + result.stderr)
+    assert "duplicate key 'experiment' (first given on line" in (result.stdout + result.stderr)
 
     config.write_text(original.replace("encode:\n", "encode:\n  pooling: [mean\n", 1))
     result = snakemake("-n", cwd=workdir, check=False)
-    assert result.returncode != 0 and "not valid JSON or YAML" not in result.stderr
-    assert "invalid configuration file config.yaml, line" in result.stderr and "column" in result.stderr
+    assert result.returncode != 0 and "not valid JSON or YAML" not in (result.stdout + result.stderr)
+    assert "invalid configuration file config.yaml, line" in (result.stdout + result.stderr) and "column" in (result.stdout + result.stderr)
     assert not (workdir / "results").exists()
 
 
@@ -517,15 +517,16 @@ def test_changed_upstream_vectors_retrain_and_a_forced_rerun_retrains(workdir):
 
     tiny_config(workdir, backbones=["SASRec"], methods=["TF-LLMER"], sweeps={"alpha": [], "K": []})
     run = workdir / "results/runs/toy/SASRec/TF-LLMER/seed0"
+    TARGET = "results/runs/toy/SASRec/TF-LLMER/seed0/metrics.json"
     log = workdir / "logs/train/toy/SASRec/TF-LLMER/seed0.log"
-    snakemake("--cores", "2", str(run / "metrics.json"), cwd=workdir)
+    snakemake("--cores", "2", TARGET, cwd=workdir)
     before = json.loads((run / "metrics.json").read_text())["test"]
     vectors_before = np.load(workdir / "results/reps/toy/minilm.npy")
 
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["encode"]["layer"] = 3
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    snakemake("--cores", "2", str(run / "metrics.json"), cwd=workdir)
+    snakemake("--cores", "2", TARGET, cwd=workdir)
     assert not np.array_equal(np.load(workdir / "results/reps/toy/minilm.npy"), vectors_before)
     text = log.read_text()
     assert "discarding state at results/state/toy/SASRec/TF-LLMER/seed0/state.pt: inputs changed (item vectors digest" in text
@@ -535,13 +536,13 @@ def test_changed_upstream_vectors_retrain_and_a_forced_rerun_retrains(workdir):
     recpca = workdir / settings["inputs"]["item_vectors"]["path"]
     assert settings["inputs"]["item_vectors"]["sha256"] == provenance.file_sha256(recpca)
 
-    snakemake("--cores", "2", "--forcerun", "train", str(run / "metrics.json"), cwd=workdir)
+    snakemake("--cores", "2", "--forcerun", "train", TARGET, cwd=workdir)
     assert "its run had finished" in log.read_text() and "epoch 2 loss" in log.read_text()
     assert json.loads((run / "metrics.json").read_text())["test"] == after
 
     import shutil
 
     shutil.rmtree(workdir / "results/state")
-    snakemake("--cores", "2", "--forcerun", "train", str(run / "metrics.json"), cwd=workdir)
+    snakemake("--cores", "2", "--forcerun", "train", TARGET, cwd=workdir)
     assert "discarding" not in log.read_text()
     assert json.loads((run / "metrics.json").read_text())["test"] == after

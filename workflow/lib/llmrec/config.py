@@ -188,10 +188,11 @@ METRICS = ("recall", "ndcg", "mrr")
 
 
 def _check_training(config: dict[str, Any]) -> list[str]:
-    """Cross-field constraints of what the runs train with, per experiment and backbone
-    (training, then the experiment's training override, then the backbone's entry)."""
+    """Cross-field constraints of what the selected experiment's runs train with, per
+    backbone (training, then the experiment's training override, then the backbone's entry)."""
     problems = []
-    for name, exp in config["experiments"].items():
+    selected = config["experiment"]
+    for name, exp in [(selected, config["experiments"][selected])] if selected in config["experiments"] else []:
         override = exp.get("training", {})
         for backbone in exp["backbones"]:
             entry = config.get("backbones", {}).get(backbone, {})
