@@ -174,7 +174,7 @@ def preprocess(
     else:
         meta["text"] = item_texts(meta, list(s["text_fields"]), s["text_style"])
     text_of = dict(zip(meta["item"], meta["text"]))
-    texts = inter["item"].map(text_of).fillna("")
+    texts = inter["item"].map(text_of).astype(object).fillna("")
     no_text = texts == ""
     counts["items_without_text"] = int(inter.loc[no_text, "item"].nunique())
     if s["missing_text"] == "drop" and not text_free:
