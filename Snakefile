@@ -4,6 +4,20 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+# Parse the config files strictly first: a duplicate key (YAML keeps the last one) or a
+# syntax error stops the run with the file, line and column.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
+from snakemake.exceptions import WorkflowError
+from llmrec.config import ConfigError, check_config_files
+
+try:
+    check_config_files(["config.yaml", *workflow.overwrite_configfiles])
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
+
 
 configfile: "config.yaml"
 

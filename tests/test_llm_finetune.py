@@ -281,6 +281,23 @@ def test_llm2rec_chain_and_encodings_have_one_finite_row_per_item(data_dir, mode
     assert 0 < record["pca_explained_variance"] <= 1
 
 
+def test_same_seed_gives_the_same_finetuned_vectors(data_dir, model_dir, tmp_path):
+    """Fine-tuning and encoding are deterministic on one machine: the LLM2Rec chain and
+    LLMEmb's SCFT with encoding, run twice with the same seed, give identical vectors."""
+    for run in ("a", "b"):
+        source = model_dir
+        for stage in llm2rec.STAGES:
+            getattr(llm2rec, stage)(data_dir, source, tmp_path / run / stage, small(stage, steps=2))
+            source = tmp_path / run / stage
+        llm2rec.encode(data_dir, source, tmp_path / run / "llm2rec.npy", {"device": DEVICE})
+        llmemb.scft(data_dir, model_dir, tmp_path / run / "scft", small("scft", steps=2))
+        llmemb.encode(data_dir, model_dir, tmp_path / run / "scft", tmp_path / run / "llmemb.npy",
+                      {"device": DEVICE, "encode": {"pca_dim": 8}})  # fmt: skip
+    for name in ("llm2rec.npy", "llmemb.npy"):
+        a, b = np.load(tmp_path / "a" / name), np.load(tmp_path / "b" / name)
+        assert a.shape[0] == N_TRAIN_ITEMS + N_HELD_OUT_ITEMS and np.array_equal(a, b), name
+
+
 def kill_at_save(monkeypatch, n: int) -> list[int]:
     """Make the n-th checkpoint save of a stage raise before writing (a killed job);
     returns the list of steps at which saves were attempted."""

@@ -75,7 +75,9 @@ def random_raw(rng, n_users=30, n_items=25, n_inter=400):
 def test_processed_data_invariants(tmp_path_factory, seed, dup):
     rng = np.random.default_rng(seed)
     inter, items = random_raw(rng)
-    settings_ = {"user_core": 3, "item_core": 2, "duplicates": dup, "text_fields": ["title"]}
+    # every 7th item has no title (~16 % of the interactions): allow that share here
+    settings_ = {"user_core": 3, "item_core": 2, "duplicates": dup, "text_fields": ["title"],
+                 "max_dropped_without_text": 1.0}  # fmt: skip
     try:
         result = preprocess.preprocess(inter, items, settings_)
     except ValueError as err:  # everything filtered away: a clear message, no output
@@ -145,7 +147,7 @@ def test_item_texts_title_first_and_missing_text_policy():
     items = pd.DataFrame(
         {"item": ["x", "y"], "title": ["Toy Story", ""], "brand": ["Pixar", "Acme"]}
     )
-    base = {"user_core": 3, "item_core": 1, "duplicates": "keep_all"}
+    base = {"user_core": 3, "item_core": 1, "duplicates": "keep_all", "max_dropped_without_text": 0.5}
     kv = preprocess.preprocess(inter, items, {**base, "text_fields": ["title", "brand"]})
     assert list(kv.items["text"]) == ["title is Toy Story; brand is Pixar", "brand is Acme"]
     assert kv.counts["items_without_text"] == 1  # z has no metadata at all

@@ -118,6 +118,11 @@ def run_targets(implemented_only):
 DATASET_STATS_TABLES = expand("results/tables/dataset_stats.{ext}", ext=["csv", "md", "tex"])
 
 
+# A number as Python writes it into a file name: 0.5, 1.0, 1e-05 (a sweep value given as
+# 1.0e-5 in config.yaml is the float 1e-05).
+NUMBER = r"[0-9.]+(e[+-][0-9]+)?"
+
+
 def _alternatives(names):
     return "|".join(re.escape(n) for n in names)
 
@@ -125,12 +130,12 @@ def _alternatives(names):
 wildcard_constraints:
     dataset=_alternatives(config["datasets"]),
     backbone=_alternatives(["GRU4Rec", "SASRec", "BERT4Rec"]),
-    method=f"({_alternatives(ALL_METHODS)})(~(alpha|K)=[0-9.]+)?",
+    method=f"({_alternatives(ALL_METHODS)})(~(alpha|K)={NUMBER})?",
     seed=r"\d+",
     kind="reviews|meta",
     model=_alternatives(config["models"]),
     reps=f"(random-)?((llm2rec|llmemb)-)?({_alternatives(config['models'])})",
-    alpha=r"[0-9.]+",
+    alpha=NUMBER,
     K=r"\d+",
     d=r"\d+",
 

@@ -18,7 +18,8 @@ def main():
     items = pd.read_csv(snakemake.input.item_table, sep="\t", dtype=str, keep_default_na=False)
     problems = json.loads(open(snakemake.input.problems).read())
     settings = snakemake.params.settings
-    result = preprocess.preprocess(inter, items, settings)
+    source = f"{snakemake.input.item_table} (dataset {snakemake.wildcards.dataset})"
+    result = preprocess.preprocess(inter, items, settings, source)
     summary = preprocess.write_processed(
         result,
         snakemake.output.summary.rsplit("/", 1)[0],

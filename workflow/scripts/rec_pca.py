@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from llmrec import io, logs
+from llmrec.checks import check_item_vectors, write_item_vectors
 from llmrec.data import processed
 from llmrec.recpca import reduce_for_dataset
 
@@ -20,12 +21,18 @@ def main():
     wc = snakemake.wildcards
     data = processed.load(Path(snakemake.input.summary).parent)
     x = np.load(snakemake.input.vectors)
+    check_item_vectors(x, snakemake.input.vectors, f"input of Rec-PCA ({wc.reps})", "the rule that wrote it")
     settings = {**snakemake.params.settings, "K": int(wc.K)}
     proj, info = reduce_for_dataset(
         data.train_sequences(), data.n_items, x, int(wc.d), float(wc.alpha), settings
     )
     logging.getLogger("llmrec").info("Rec-PCA: %s", info)
-    io.write_npy(snakemake.output.vectors, proj.z)
+    write_item_vectors(
+        snakemake.output.vectors,
+        proj.z,
+        f"Rec-PCA of {wc.reps}, d={wc.d}, alpha={wc.alpha}, K={wc.K}",
+        "tf_llmer.alpha / tf_llmer.K (a graph term that cancels the variance) or the input vectors",
+    )
     io.write_json(snakemake.output.info, info)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import diagnostics, graph, io, metrics
+from . import diagnostics, graph, io, metrics, provenance
 from .data import processed
 from .training import build_model, resolve_settings, seed_everything, train_and_evaluate
 
@@ -70,6 +70,11 @@ def run(
     diag_options = {**DIAGNOSTICS, **settings.get("diagnostics", {})}
     negatives = metrics.load_negatives(negatives_path, data) if negatives_path else None
 
+    # the processed data files this run reads: their content is part of the state's
+    # fingerprint, and every consumed file's digest is recorded in settings.json
+    data_files = {name: str(Path(data_dir) / name) for name in processed.FILES if (Path(data_dir) / name).is_file()}
+    if negatives_path:
+        data_files["negatives"] = str(negatives_path)
     norms = initial_item_norms(data, settings, method, method_inputs)
     hook = diagnostics.EpochDiagnostics(
         data.train_sequences(),
@@ -88,6 +93,7 @@ def run(
         method_inputs=method_inputs,
         negatives=negatives,
         epoch_hooks=[hook],
+        extra_inputs=data_files,
     )
     record = {
         "dataset": settings["dataset"],
@@ -104,6 +110,8 @@ def run(
         **result.settings,
         "diagnostics": diag_options,
         "method_inputs": method_inputs,
+        "inputs": provenance.input_digests({**data_files, **method_inputs}),
+        "code_digest": provenance.code_digest(),
         "n_users": data.n_users,
         "n_items": data.n_items,
         "environment": {

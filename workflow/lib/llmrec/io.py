@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -11,17 +12,39 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _named(err: OSError, path: Path) -> OSError:
+    """``err`` with ``path`` in its message (numpy and torch drop the file name)."""
+    advice = " (the disk is full: free space or point results/ elsewhere)" if err.errno == errno.ENOSPC else ""
+    return type(err)(err.errno, f"{err.strerror or err}{advice}", str(path))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it into place only on success."""
+    """Yield a temporary path next to ``path``; move it into place only on success.
+
+    The file gets the usual permissions (0666 less the umask, like ``open``), not the
+    0600 of a temporary file; an OS error (e.g. a full disk) names ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        os.replace(tmp_path, path)
+        try:
+            yield tmp_path
+            os.chmod(tmp_path, 0o666 & ~_umask())
+            os.replace(tmp_path, path)
+        except OSError as err:
+            if err.filename is None or str(err.filename) == str(tmp_path):
+                raise _named(err, path) from err
+            raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -38,6 +61,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())
         yield tmp
         if path.exists():
             shutil.rmtree(path)

@@ -17,6 +17,7 @@ Steps, in order, every value from the dataset's ``preprocess`` settings:
 
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,12 @@ DEFAULTS: dict[str, Any] = {
     "text_style": "key_value",
     "missing_text": "drop",
     "placeholder_text": "unknown item",
+    # missing_text: drop stops the job when it would drop a larger share of the
+    # interactions (a .item file missing half the items is a mistake, not a filter)
+    "max_dropped_without_text": 0.2,
 }
+#: a share of interactions dropped for missing texts above this is logged as a warning
+WARN_DROPPED_SHARE = 0.01
 
 
 @dataclass
@@ -61,7 +67,8 @@ def item_texts(items: pd.DataFrame, fields: list[str], style: str) -> pd.Series:
     """One text per item from the given metadata fields, in the given order.
 
     ``key_value`` gives ``"title is X; brand is Y"`` (the LLM-ESR / LLMEmb prompt style);
-    ``values`` joins the bare values with ``"; "``. Empty fields are left out.
+    ``values`` joins the bare values with ``"; "``. Empty fields are left out. HTML
+    entities (``&amp;``, ``&#8230;``, as in some MovieLens and Amazon titles) are unescaped.
     """
     missing = [f for f in fields if f not in items.columns]
     if missing:
@@ -71,7 +78,7 @@ def item_texts(items: pd.DataFrame, fields: list[str], style: str) -> pd.Series:
         )
     parts = []
     for f in fields:
-        values = items[f].fillna("").astype(str).str.strip()
+        values = items[f].fillna("").astype(str).map(html.unescape).str.strip()
         if style == "key_value":
             label = f.replace("_", " ")
             parts.append(values.where(values == "", label + " is " + values))
@@ -155,9 +162,14 @@ def _id_order(raw_ids: pd.Series) -> np.ndarray:
 
 
 def preprocess(
-    interactions: pd.DataFrame, items: pd.DataFrame, settings: dict[str, Any]
+    interactions: pd.DataFrame, items: pd.DataFrame, settings: dict[str, Any], source: str = "the item table"
 ) -> Processed:
-    """Apply the steps in the module docstring; returns the processed tables and counts."""
+    """Apply the steps in the module docstring; returns the processed tables and counts.
+
+    ``items`` without any metadata column (an atomic dataset without a ``.item`` file)
+    makes a text-free dataset: every item gets the placeholder text, nothing is dropped
+    (the workflow refuses text-based methods on it). ``source`` names the item table in
+    messages."""
     s = {**DEFAULTS, **settings}
     counts: dict[str, int] = {"raw_interactions": len(interactions)}
     inter = interactions[["user", "item", "timestamp"]].copy()
@@ -178,16 +190,25 @@ def preprocess(
     # 2. item texts
     meta = items.copy()
     meta["item"] = meta["item"].astype(str)
-    meta["text"] = item_texts(meta, list(s["text_fields"]), s["text_style"])
+    text_free = not [c for c in meta.columns if c != "item"]
+    if text_free:
+        log.warning(
+            "%s holds no item metadata (no .item file): every item text is the placeholder %r; "
+            "only methods that read no item text (RandInit) can use this dataset", source, s["placeholder_text"],
+        )  # fmt: skip
+        meta["text"] = pd.Series([], dtype=str) if meta.empty else ""
+    else:
+        meta["text"] = item_texts(meta, list(s["text_fields"]), s["text_style"])
     text_of = dict(zip(meta["item"], meta["text"]))
-    texts = inter["item"].map(text_of).fillna("")
+    texts = inter["item"].map(text_of).astype(object).fillna("")
     no_text = texts == ""
     counts["items_without_text"] = int(inter.loc[no_text, "item"].nunique())
-    if s["missing_text"] == "drop":
+    if s["missing_text"] == "drop" and not text_free:
         counts["dropped_items_without_text"] = counts["items_without_text"]
         counts["dropped_interactions_without_text"] = int(no_text.sum())
+        _check_dropped_share(int(no_text.sum()), len(inter), counts["items_without_text"], s, source)
         inter = inter[~no_text]
-    elif s["missing_text"] == "placeholder":
+    elif s["missing_text"] == "placeholder" or text_free:
         for item in inter.loc[no_text, "item"].unique():
             text_of[item] = s["placeholder_text"]
     else:
@@ -280,6 +301,26 @@ def write_processed(
     io.write_table(folder / processed.USERS, p.users)
     io.write_json(folder / processed.SUMMARY, summary)
     return summary
+
+
+def _check_dropped_share(dropped: int, total: int, n_items: int, s: dict[str, Any], source: str) -> None:
+    """Warn when items without text drop a noticeable share of the interactions; stop
+    above ``max_dropped_without_text``."""
+    share = dropped / total if total else 0.0
+    if share <= WARN_DROPPED_SHARE:
+        return
+    what = (
+        f"{n_items} items have no text in {source} (no metadata row, or empty text_fields "
+        f"{list(s['text_fields'])}): missing_text: drop removes {dropped} of {total} "
+        f"interactions ({share:.1%})"
+    )
+    limit = float(s["max_dropped_without_text"])
+    if share > limit:
+        raise ValueError(
+            f"{what}, more than preprocess.max_dropped_without_text = {limit:g}. Fix the item "
+            "file, set missing_text: placeholder, or raise max_dropped_without_text"
+        )
+    log.warning("%s", what)
 
 
 def _unix(date: str) -> int:

@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from llmrec import io
+from llmrec.checks import write_item_vectors
 from llmrec.encoders.pooling import POOLINGS, pool
 from llmrec.encoders.sources import (
     KINDS,
@@ -295,9 +296,12 @@ def encode_items(
     vectors = encode_texts(texts, model, **run_settings)
     encode_seconds = time.perf_counter() - started - load_seconds
 
-    with io.atomic_path(out_npy) as tmp:
-        with open(tmp, "wb") as handle:  # a file handle: np.save would append .npy to a path
-            np.save(handle, vectors)
+    write_item_vectors(
+        out_npy, vectors, f"model {source.describe()}",
+        f"the encoding settings (encode.max_tokens={settings['max_tokens']}, "
+        f"encode.pooling={settings['pooling']!r}, encode.layer={settings['layer']}) or the item "
+        f"texts in {items_tsv}",
+    )  # fmt: skip
     norms = np.linalg.norm(vectors, axis=1)
     info = {
         "spec": dict(spec),

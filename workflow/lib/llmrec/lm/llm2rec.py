@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from llmrec import io
+from llmrec.checks import write_item_vectors
 from llmrec.encoders.encode import check_vectors, texts_digest
 from llmrec.lm import data as lm_data
 from llmrec.lm import loop
@@ -188,7 +189,11 @@ def encode(data_dir, source, out_npy, settings=None, *, info_json=None) -> dict[
         "settings": settings, "texts_digest": texts_digest(titles),
         "norm_mean": float(np.linalg.norm(vectors, axis=1).mean()),
     }
-    io.write_npy(out_npy, vectors)
+    write_item_vectors(
+        out_npy, vectors, f"LLM2Rec encoding of {source}",
+        f"llm2rec.encode.max_tokens={settings['encode']['max_tokens']}, or too few/too many "
+        "fine-tuning steps (llm2rec.csft, llm2rec.mntp, llm2rec.simcse)",
+    )  # fmt: skip
     io.write_json(info_json or Path(out_npy).with_suffix(".json"), record)
     return record
 

@@ -35,6 +35,7 @@ from torch import nn
 
 from llmrec import io
 from llmrec.losses import ContrastiveLoss  # noqa: F401 (SCFT's loss; re-exported)
+from llmrec.checks import write_item_vectors
 from llmrec.encoders.encode import check_vectors, texts_digest
 from llmrec.lm import data as lm_data
 from llmrec.lm import loop
@@ -197,7 +198,11 @@ def encode(data_dir, source, scft_dir, out_npy, settings=None, *, info_json=None
         "pca_explained_variance": float(ratios.sum()), "seconds": round(time.perf_counter() - started, 2),
         "device": str(device), "settings": settings, "texts_digest": texts_digest(prompts),
     }
-    io.write_npy(out_npy, vectors)
+    write_item_vectors(
+        out_npy, vectors, f"LLMEmb encoding of {source}",
+        f"llmemb.encode.max_tokens={options['max_tokens']}, llmemb.encode.pca_dim={options['pca_dim']}, "
+        "or the fine-tuning steps (llmemb.scft)",
+    )  # fmt: skip
     io.write_json(info_json or Path(out_npy).with_suffix(".json"), record)
     return record
 

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..backbones.item_embedding import ItemEmbedding
+from ..checks import check_item_vectors
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,15 @@ class MethodContext:
         return array
 
     def vectors(self, key: str = "item_vectors") -> np.ndarray:
-        """Float32 item vectors (row k = item k + 1), checked for shape and finiteness."""
+        """Float32 item vectors (row k = item k + 1), checked for shape and degeneracy
+        (``llmrec.checks``: non-finite, all-zero or identical rows, collapsed spread)."""
         vectors = self.array(key, self.n_items).astype(np.float32)
-        if vectors.ndim != 2 or not np.isfinite(vectors).all():
-            raise ValueError(f"{self.method}: inputs[{key!r}] must be a finite 2-d array, got shape {vectors.shape}")
+        value = self.inputs[key]
+        source = value if isinstance(value, (str, os.PathLike)) else "the given array"
+        check_item_vectors(
+            vectors, f"{self.method}: inputs[{key!r}] ({source})", "",
+            "the rule that wrote them (see its log and the setting it names)",
+        )  # fmt: skip
         return vectors
 
     def item_embedding(self, **options) -> ItemEmbedding:

@@ -183,10 +183,15 @@ def cost_per_run(
 ) -> pd.DataFrame:
     """Seconds of every pipeline stage of every planned run, summed over the benchmark
     files of the stage's patterns (``{dataset}``, ``{backbone}``, ``{method}``, ``{seed}``
-    are filled in; globs allowed). A pattern without a file makes the stage missing."""
+    are filled in; globs allowed). A pattern without a file makes the stage missing (no
+    time and no memory). A run that never trained (no ``training`` benchmark, e.g. in
+    partial mode) reports no stage at all: its method's fine-tuning or encoding may have
+    run, but no number of this run exists."""
     rows = []
     for cell in planned:
-        for stage, stage_patterns in patterns.get(cell.method, {}).items():
+        stages = patterns.get(cell.method, {})
+        found_files = {}
+        for stage, stage_patterns in stages.items():
             files, lacking = [], []
             for pattern in stage_patterns:
                 path = pattern.format(**asdict(cell))
@@ -194,7 +199,12 @@ def cost_per_run(
                 files += found
                 if not found:
                     lacking.append(path)
-            measured = [read_benchmark(f) for f in files]
+            found_files[stage] = files, lacking
+        untrained = "training" in found_files and bool(found_files["training"][1])
+        for stage, (files, lacking) in found_files.items():
+            if untrained:
+                lacking = found_files["training"][1]
+            measured = [] if lacking else [read_benchmark(f) for f in files]
             rows.append(
                 {
                     **asdict(cell),

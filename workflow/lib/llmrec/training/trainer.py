@@ -114,6 +114,7 @@ def train_and_evaluate(
     method_inputs: dict | None = None,
     negatives=None,
     epoch_hooks: Sequence[EpochHook] = (),
+    extra_inputs: dict | None = None,
 ) -> RunResult:
     """Train on ``data`` (a SequenceData) and return validation/test metrics and history.
 
@@ -121,8 +122,11 @@ def train_and_evaluate(
     ``(MethodContext) -> ItemEmbedding``.
     ``method_inputs``: what the builder needs besides settings (e.g. item vectors).
     ``negatives``: (n_users, n) array for ``eval_protocol="sampled"``.
-    ``state_dir``: where the resumable state lives (None: no checkpointing). A finished
-    run found there is returned without retraining.
+    ``state_dir``: where the resumable state lives (None: no checkpointing). Only an
+    unfinished state of exactly this run (settings, method, input contents, data, code;
+    see ``training.state``) is resumed; a finished one is retrained from scratch.
+    ``extra_inputs``: further files (e.g. the processed data) whose content the state's
+    fingerprint covers.
     ``epoch_hooks``: ``hook(model, epoch) -> dict`` called after each epoch's validation,
     with the global RNG preserved (diagnostics never change results); returned values are
     added to the history row.
@@ -130,9 +134,11 @@ def train_and_evaluate(
     settings = resolve_settings(settings)
     device = resolve_device(settings["device"])
     method_name = method if isinstance(method, str) else getattr(method, "__qualname__", repr(method))
-    fingerprint = state_io.run_fingerprint(
-        {k: v for k, v in settings.items() if k != "device"}, method_name, method_inputs, data, device.type
-    )
+    components = state_io.fingerprint_components(
+        {k: v for k, v in settings.items() if k != "device"}, method_name, method_inputs, data, device.type,
+        extra_inputs,
+    )  # fmt: skip
+    fingerprint = state_io.fingerprint_of(components)
     if device.type == "cpu" and settings["keep_freed_memory"]:
         keep_freed_memory()
     seed = int(settings["seed"])
@@ -159,7 +165,7 @@ def train_and_evaluate(
         "stale_epochs": 0,
         "finished": False,
     }
-    saved = state_io.load(state_dir, fingerprint)
+    saved = state_io.load(state_dir, fingerprint, components)
     if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -192,7 +198,7 @@ def train_and_evaluate(
             progress["best_epoch"], row["epoch_seconds"],
         )  # fmt: skip
         if state_dir is not None:
-            _save(state_dir, fingerprint, model, optimizer, generator, progress)
+            _save(state_dir, (fingerprint, components), model, optimizer, generator, progress)
 
     model.load_state_dict(progress["best_weights"])
     valid_metrics = evaluate(model, valid_set, cutoffs=cutoffs, **eval_options)
@@ -200,7 +206,7 @@ def train_and_evaluate(
     test_metrics = metrics_from_ranks(test_ranks, cutoffs)
     if state_dir is not None and not progress["finished"]:
         progress["finished"] = True  # reached the epoch limit
-        _save(state_dir, fingerprint, model, optimizer, generator, progress)
+        _save(state_dir, (fingerprint, components), model, optimizer, generator, progress)
     return RunResult(
         valid_metrics=valid_metrics,
         test_metrics=test_metrics,
@@ -274,11 +280,13 @@ def _cpu_copy(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in state_dict.items()}
 
 
-def _save(state_dir, fingerprint, model, optimizer, generator, progress) -> None:
+def _save(state_dir, identity, model, optimizer, generator, progress) -> None:
+    fingerprint, components = identity
     state_io.save(
         state_dir,
         {
             "fingerprint": fingerprint,
+            "components": components,
             "model": _cpu_copy(model.state_dict()),
             "optimizer": optimizer.state_dict(),
             "rng": capture_rng(generator),
