@@ -261,9 +261,35 @@ def test_hub_model_offline_gives_a_clear_error(monkeypatch, tmp_path):
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(encoders.ModelNotAvailableError, match="Qwen/Qwen2-0.5B.*hf download"):
-        encoders.resolve_model({"source": "hub", "id": "Qwen/Qwen2-0.5B", "kind": "causal"})
+    spec = {"source": "hub", "id": "Qwen/Qwen2-0.5B", "kind": "causal"}
+    # a job on a node: read offline from the workflow's hub cache, which lacks it
+    with pytest.raises(encoders.ModelNotAvailableError, match="Qwen/Qwen2-0.5B.*snakemake fetch"):
+        encoders.resolve_model(spec, hub_cache=tmp_path, offline=True)
+    # fetching without internet: says what a download needs
+    with pytest.raises(encoders.ModelNotAvailableError, match="Qwen/Qwen2-0.5B.*internet.*token"):
+        encoders.fetch_hub_model(spec, tmp_path)
+
+
+def test_a_fetched_hub_model_is_read_offline_from_the_hub_cache(monkeypatch, tmp_path, causal_dir):
+    """A hub cache laid out as huggingface_hub writes it (refs/main -> snapshots/<commit>):
+    fetch_hub_model records the snapshot; resolve_model reads it with no network."""
+    import shutil
+
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    commit = "a" * 40
+    repo = tmp_path / "models--org--tiny"
+    shutil.copytree(causal_dir, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    spec = {"source": "hub", "id": "org/tiny", "kind": "causal"}
+    fetched = encoders.fetch_hub_model(spec, tmp_path)
+    assert fetched["commit"] == commit and "config.json" in fetched["files"]
+    location = encoders.resolve_model(spec, hub_cache=tmp_path, offline=True)
+    assert location.folder == repo / "snapshots" / commit and location.kind == "causal"
+    with pytest.raises(encoders.ModelSpecError, match="only hub models"):
+        encoders.fetch_hub_model({"source": "local", "path": str(causal_dir)}, tmp_path)
 
 
 def test_minilm_package_model_ranks_paraphrases_closest():
