@@ -440,7 +440,7 @@ def test_scripts_cache_then_encode(tmp_path):
     texts = ["abc", "de f", "zz"]
     pd.DataFrame({"item_id": [1, 2, 3], "raw_id": ["x", "y", "z"], "text": texts}).to_csv(
         tmp_path / "items.tsv", sep="\t", index=False)
-    run_script("cache_model.py", params={"spec": spec},
+    run_script("cache_model.py", params={"spec": spec, "hub_cache": str(tmp_path / "hub")},
                output={"model_dir": str(tmp_path / "cached")}, log=tmp_path / "cache.log")
     run_script(
         "encode_items.py",
