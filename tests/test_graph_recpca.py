@@ -120,6 +120,82 @@ def test_rec_pca_lowers_total_variation_as_alpha_grows():
     assert tv[0] >= tv[1] >= tv[2]
 
 
+@pytest.mark.parametrize("alpha", [0.3, 1.0, 5.0])
+def test_trace_normalized_form_against_brute_force(alpha):
+    """The objective of the optimum equals the sum of M's top-d eigenvalues, M is
+    G / tr(G) - alpha H / tr(H) built densely, and no random orthonormal basis beats it."""
+    x, lap = random_problem(7)
+    d = 4
+    proj = recpca.rec_pca(x, lap, d, alpha, form="trace_normalized")
+    xbar, _ = recpca.prepare(x)
+    x64, dense_l = xbar.astype(np.float64), lap.toarray()
+    g, h = x64.T @ x64, x64.T @ dense_l @ x64
+    m = g / np.trace(g) - alpha * h / np.trace(h)
+    expected = np.sort(np.linalg.eigvalsh(m))[::-1][:d]
+    assert np.allclose(proj.eigenvalues, expected, atol=1e-6)
+    best = recpca.objective(xbar, lap, proj.w, alpha, form="trace_normalized")
+    assert best == pytest.approx(expected.sum(), abs=1e-6)
+    assert best == pytest.approx(np.trace(proj.w.T @ m @ proj.w), abs=1e-6)
+    rng = np.random.default_rng(8)
+    for _ in range(2000):
+        w, _ = np.linalg.qr(rng.normal(size=(x.shape[1], d)))
+        assert recpca.objective(xbar, lap, w, alpha, form="trace_normalized") <= best + 1e-9
+
+
+def test_trace_normalized_alpha_zero_is_pca():
+    x, lap = random_problem(9)
+    pca = recpca.rec_pca(x, lap, 5, 0.0)
+    normed = recpca.rec_pca(x, lap, 5, 0.0, form="trace_normalized")
+    assert np.allclose(np.abs(pca.w.T @ normed.w), np.eye(5), atol=1e-5)
+    xbar, _ = recpca.prepare(x)
+    total = float(np.sum(xbar.astype(np.float64) ** 2))
+    assert np.allclose(normed.eigenvalues * total, pca.eigenvalues, rtol=1e-5)
+
+
+def test_trace_normalized_moves_further_from_pca_than_raw():
+    """The reason for the form: raw M ~ (1 - alpha) X^T X when X^T L X ~ X^T X."""
+    x, lap = random_problem(10, n=200, dim=16)
+    xbar, _ = recpca.prepare(x)
+    cos = {}
+    for form in recpca.FORMS:
+        w = recpca.rec_pca(x, lap, 4, 0.5, form=form).w
+        cos[form] = recpca.diagnostics(xbar, lap, w)["pca_mean_principal_cosine"]
+    assert cos["trace_normalized"] < cos["raw"]
+
+
+def test_unknown_form_is_rejected():
+    x, lap = random_problem(6)
+    with pytest.raises(ValueError, match="unknown Rec-PCA form"):
+        recpca.rec_pca(x, lap, 4, 0.5, form="other")
+
+
+def test_diagnostics_against_direct_computation():
+    x, lap = random_problem(11)
+    xbar, _ = recpca.prepare(x)
+    x64, dense_l = xbar.astype(np.float64), lap.toarray()
+    w = recpca.rec_pca(x, lap, 3, 0.8).w
+    info = recpca.diagnostics(xbar, lap, w, top=4)
+    g, h = x64.T @ x64, x64.T @ dense_l @ x64
+    _, _, vt = np.linalg.svd(x64, full_matrices=False)
+    cosines = np.linalg.svd(vt[:3] @ w, compute_uv=False)
+    assert np.allclose(info["pca_principal_cosines"], cosines, atol=1e-6)
+    assert info["pca_mean_principal_cosine"] == pytest.approx(cosines.mean(), abs=1e-6)
+    assert info["retention"] == pytest.approx(np.trace(w.T @ g @ w), rel=1e-6)
+    assert info["graph_total_variation"] == pytest.approx(
+        graph.total_variation(x64 @ w, lap), rel=1e-6
+    )
+    assert info["retained_variance_fraction"] == pytest.approx(
+        np.trace(w.T @ g @ w) / np.trace(g), rel=1e-6
+    )
+    assert np.allclose(info["top_eigenvalues_xtx"], np.linalg.eigvalsh(g)[::-1][:4], rtol=1e-5)
+    assert np.allclose(info["top_eigenvalues_xtlx"], np.linalg.eigvalsh(h)[::-1][:4], rtol=1e-5)
+    # PCA against itself: every cosine 1, and no graph without a Laplacian
+    pca_w = recpca.rec_pca(x, None, 3, 0.0).w
+    alone = recpca.diagnostics(xbar, None, pca_w)
+    assert np.allclose(alone["pca_principal_cosines"], 1.0, atol=1e-6)
+    assert alone["graph_total_variation"] is None and alone["top_eigenvalues_xtlx"] is None
+
+
 def test_rec_pca_rejects_bad_input():
     x, lap = random_problem(6)
     with pytest.raises(ValueError, match="output dimension"):

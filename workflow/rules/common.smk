@@ -133,6 +133,7 @@ wildcard_constraints:
     alpha=r"[0-9.]+",
     K=r"\d+",
     d=r"\d+",
+    form="|_trace_normalized",  # Rec-PCA formulation suffix: empty for raw
 
 
 def dataset_source(dataset):
@@ -212,13 +213,17 @@ def tf_llmer_source():
 
 def recpca_vectors(dataset, reps, method_id, pca_only=False):
     """The Rec-PCA (or PCA) output of representation ``reps`` with TF-LLMER's settings
-    (and a sweep point's override)."""
+    (and a sweep point's override). A formulation other than `raw` adds a suffix
+    (`_trace_normalized`), so the default's paths stay as they were and a changed form
+    reruns; PCA (alpha 0) is the same in every form and has none."""
     params = {**config["tf_llmer"], **method_overrides(method_id)}
     alpha, k = params["alpha"], params["K"]
+    form = params.get("recpca_form", "raw")
     if pca_only or alpha == 0:
-        alpha, k = 0, 0  # vanilla PCA builds no graph
+        alpha, k, form = 0, 0, "raw"  # vanilla PCA builds no graph
     d = config["training"]["hidden_size"]
-    return f"results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{k}.npy"
+    suffix = "" if form == "raw" else f"_{form}"
+    return f"results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{k}{suffix}.npy"
 
 
 def tf_llmer_vectors(wildcards):

@@ -20,7 +20,8 @@ def main():
     wc = snakemake.wildcards
     data = processed.load(Path(snakemake.input.summary).parent)
     x = np.load(snakemake.input.vectors)
-    settings = {**snakemake.params.settings, "K": int(wc.K)}
+    form = wc.form.lstrip("_") or "raw"  # the file name's suffix, not the config
+    settings = {**snakemake.params.settings, "K": int(wc.K), "recpca_form": form}
     proj, info = reduce_for_dataset(
         data.train_sequences(), data.n_items, x, int(wc.d), float(wc.alpha), settings
     )
