@@ -73,9 +73,7 @@ def test_total_variation_identity():
     dense = rng.random((7, 7)) * (rng.random((7, 7)) < 0.5)
     dense = np.triu(dense, 1) + np.triu(dense, 1).T
     z = rng.normal(size=(7, 3))
-    brute = 0.5 * sum(
-        dense[i, j] * np.sum((z[i] - z[j]) ** 2) for i in range(7) for j in range(7)
-    )
+    brute = 0.5 * sum(dense[i, j] * np.sum((z[i] - z[j]) ** 2) for i in range(7) for j in range(7))
     lap = graph.laplacian(sp.csr_matrix(dense), "unnorm")
     assert graph.total_variation(z, lap) == pytest.approx(brute)
 

@@ -185,8 +185,10 @@ def test_main_table_matches_direct_computation(built):
             assert ours["improvement_pct"] == pytest.approx(gain)
             cells = md_row(md, backbone, aggregate.metric_label(metric))
             assert cells[ranked[0]].startswith("**") and cells[ranked[1]].startswith("<u>")
-            assert cells["Improv."] == f"{gain:+.2f}%"
+            assert cells["Improv."] == f"{gain:+.2f}%" and cells["vs"] == best
             assert cells[NO_RUNS] == "—"
+    # the footnote names the baselines with runs and how many were planned
+    assert "(2 of 3 planned: RandInit, LLM-ESR;" in md
     tex = (base / "tables/main.tex").read_text()
     assert r"\textbf{" in tex and r"\underline{" in tex and r"\textpm{}" in tex
 
