@@ -326,7 +326,7 @@ def test_report_rules_and_html_report(workdir: Path):
     targets = [
         *(
             f"results/tables/{t}.{e}"
-            for t in ("main_results", "ablation", "significance", "cost")
+            for t in ("main_results", "ablation", "significance", "cost", "claims")
             for e in ("csv", "md", "tex")
         ),
         "results/figures/sweep_K.png",
@@ -338,6 +338,7 @@ def test_report_rules_and_html_report(workdir: Path):
         "partial=true",
         "--allowed-rules",
         "paper_tables",
+        "claims_table",
         "sweep_figure",
         "runs_table",
         "--",
@@ -346,6 +347,12 @@ def test_report_rules_and_html_report(workdir: Path):
     md = (workdir / "results/tables/ablation.md").read_text()
     assert "ml-100k/SASRec/TF-LLMER-wo-RecPCA: seed 1 missing" in md
     assert "benchmark files" in (workdir / "results/tables/cost.md").read_text()
+    # two seeds: every claim is tested; the synthetic TF-LLMER is far better than RandInit
+    claims_csv = pd.read_csv(workdir / "results/tables/claims.csv")
+    d = claims_csv[(claims_csv["claim"] == "d") & (claims_csv["versus"] == "RandInit")]
+    assert len(d) == 2 * len(BACKBONES) and (d["difference"] > 0).all()
+    assert set(claims_csv["claim"]) == {"b", "c", "d"}  # no LLM baseline, no RandomFeat
+    assert "CSFT steps" in (workdir / "results/tables/claims.md").read_text()
     # one row per run folder of the experiment (LLM-ESR's folders are not in its grid)
     runs = pd.read_csv(workdir / "results/tables/runs.csv")
     methods = ["RandInit", "TF-LLMER", *ABLATIONS, *SWEEP]
@@ -355,6 +362,7 @@ def test_report_rules_and_html_report(workdir: Path):
     snakemake("--report", "report.html", *args, *targets, cwd=workdir)
     html = (workdir / "report.html").read_text()
     assert "main_results.csv" in html and "sweep_K.png" in html and "runs.csv" in html
+    assert "claims.csv" in html
 
 
 def test_runs_table_has_one_row_per_run_folder(built, tmp_path):

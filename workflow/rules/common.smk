@@ -380,6 +380,7 @@ REPORT = {
     "user_test": "wilcoxon",
     "confidence": 0.95,
     "dpi": 200,
+    "claims_last_epochs": 3,
     **config.get("report", {}),
 }
 RUNS_ROOT = "results/runs"
@@ -393,6 +394,10 @@ ABLATION_BAR_METHODS = [m for m in ABLATION_METHODS if m != "RandInit"]  # Figs.
 MAIN_METHODS = [m for m in METHODS if m not in TF_LLMER_METHODS[1:]]
 BASELINES = [m for m in MAIN_METHODS if m != TARGET_METHOD]
 LLM_BASELINES = ["LLMInit", "LLM-ESR", "LLMEmb", "LLM2Rec", "AlphaFuse", "WhitenRec"]
+# The methods the claims table compares (workflow/lib/llmrec/report/claims.py).
+CLAIM_METHODS = [
+    m for m in ("RandInit", *LLM_BASELINES, *TF_LLMER_METHODS, "RandomFeat") if m in METHODS
+]
 PCA_LABELS = {
     "TF-LLMER-wo-norm": "Rec-PCA (w/o norm)",
     "TF-LLMER-wo-both": "vanilla PCA (w/o norm)",
@@ -505,7 +510,7 @@ RUNS_TABLE = "results/tables/runs.csv"
 def paper_outputs():
     """Every table and figure of the paper that the experiment can produce, and the
     table of every run."""
-    tables = ["main_results", "ablation", "significance", "cost"]
+    tables = ["main_results", "ablation", "significance", "cost", "claims"]
     figures = [*CURVE_FIGURES, "item_norms"] + (["ablation_ndcg10"] if ABLATION_BAR_METHODS else [])
     figures += [f"sweep_{p}" for p in SWEEP_PARAMS]
     return (
@@ -532,6 +537,20 @@ FINETUNE_SETTINGS = {
     method: deep_merged(finetune_section(config, method), EXP.get(method))
     for method in ("llm2rec", "llmemb")
 }
+
+
+def tf_llmer_input_note():
+    """What X is: LLM2Rec's vectors after how many CSFT examples (for the claims table)."""
+    if config["tf_llmer"]["source"] != "llm2rec":
+        return f"X (TF-LLMER's input vectors): the {EXP['llm']} model's item vectors."
+    csft = FINETUNE_SETTINGS["llm2rec"]["csft"]
+    seen = csft["steps"] * csft["batch_size"]
+    return (
+        f"X (TF-LLMER's input vectors): LLM2Rec's item vectors from "
+        f"{FINETUNE_SETTINGS['llm2rec']['model']} after {csft['steps']} CSFT steps of "
+        f"{csft['batch_size']} examples ({seen} training examples seen); with few steps "
+        "they stay close to the base model's."
+    )
 
 
 def finetuned_reps(method, dataset):

@@ -57,6 +57,36 @@ rule paper_tables:
         "../scripts/make_tables.py"
 
 
+rule claims_table:
+    """The paper's claims as verdicts (holds / contradicted / inconclusive) per setting."""
+    input:
+        metrics=run_files(CLAIM_METHODS, "metrics.json"),
+        histories=run_files(CLAIM_METHODS, "history.csv"),
+        settings=run_files(CLAIM_METHODS, "settings.json"),
+    output:
+        csv=report(
+            "results/tables/claims.csv",
+            caption="../report/claims.rst",
+            category="Tables",
+        ),
+        md="results/tables/claims.md",
+        tex="results/tables/claims.tex",
+    log:
+        "logs/claims_table.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=wall_time(15),
+    params:
+        runs_root=lambda wc: RUNS_ROOT,
+        cells=planned_cells(CLAIM_METHODS),
+        settings=REPORT,
+        input_note=tf_llmer_input_note(),
+    script:
+        "../scripts/make_claims.py"
+
+
 rule runs_table:
     """One row per finished run: cell, best epoch, epochs, wall time, metrics, settings."""
     input:
