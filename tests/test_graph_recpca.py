@@ -247,3 +247,41 @@ def test_norm_statistics_and_alignment():
     # unit rows: (0.6,0.8) and (0,1) linked: tv = |e0-e1|^2 / tr(E^T E)=3
     expected = ((0.6 - 0) ** 2 + (0.8 - 1) ** 2) / 3
     assert diagnostics.alignment_tv(table, lap) == pytest.approx(expected)
+
+
+def test_alpha_curve_starts_at_pca_and_trades_variance_for_smoothness():
+    x, lap = random_problem(12, n=120, dim=14)
+    xbar, _ = recpca.prepare(x)
+    alphas = [0.0, 0.25, 0.5, 1.0, 2.0, 5.0]
+    rows = recpca.alpha_curve(xbar, lap, 4, alphas)
+    assert len(rows) == len(alphas) * len(recpca.FORMS)
+    for form in recpca.FORMS:
+        curve = [r for r in rows if r["form"] == form]
+        assert curve[0]["mean_principal_cosine"] == pytest.approx(1.0, abs=1e-6)
+        retained = [r["retained_variance_fraction"] for r in curve]
+        tv = [r["graph_tv_fraction"] for r in curve]
+        # the optimum of f - alpha g: f and g both non-increasing in alpha
+        assert all(a >= b - 1e-9 for a, b in zip(retained, retained[1:]))
+        assert all(a >= b - 1e-9 for a, b in zip(tv, tv[1:]))
+        assert retained[-1] < retained[0] and tv[-1] < tv[0]
+    # each point is the subspace rec_pca finds
+    point = next(r for r in rows if r["form"] == "trace_normalized" and r["alpha"] == 1.0)
+    w = recpca.rec_pca(x, lap, 4, 1.0, form="trace_normalized").w
+    info = recpca.diagnostics(xbar, lap, w)
+    assert point["mean_principal_cosine"] == pytest.approx(info["pca_mean_principal_cosine"])
+    assert point["retained_variance_fraction"] == pytest.approx(info["retained_variance_fraction"])
+
+
+def test_recpca_alpha_figure_is_written(tmp_path):
+    import matplotlib.image
+    import pandas as pd
+
+    from llmrec.report import figures
+
+    x, lap = random_problem(13)
+    xbar, _ = recpca.prepare(x)
+    frame = pd.DataFrame(recpca.alpha_curve(xbar, lap, 3, [0, 0.5, 1, 2])).assign(dataset="d")
+    pdf, png = tmp_path / "f.pdf", tmp_path / "f.png"
+    figures.recpca_alpha(frame, pdf, png, dpi=60)
+    image = matplotlib.image.imread(png)
+    assert image.ndim == 3 and image.std() > 0 and pdf.read_bytes()[:5] == b"%PDF-"

@@ -381,6 +381,7 @@ REPORT = {
     "confidence": 0.95,
     "dpi": 200,
     "claims_last_epochs": 3,
+    "recpca_alphas": [0, 0.25, 0.5, 1, 2, 5],
     **config.get("report", {}),
 }
 RUNS_ROOT = "results/runs"
@@ -513,8 +514,19 @@ def paper_outputs():
     tables = ["main_results", "ablation", "significance", "cost", "claims"]
     figures = [*CURVE_FIGURES, "item_norms"] + (["ablation_ndcg10"] if ABLATION_BAR_METHODS else [])
     figures += [f"sweep_{p}" for p in SWEEP_PARAMS]
+    # Rec-PCA against alpha, per dataset; in partial mode only where X exists (no
+    # embedding or fine-tuning job is started for it)
+    alpha_datasets = [
+        d
+        for d in DATASETS
+        if any(m in METHODS for m in TF_LLMER_METHODS)
+        and (not PARTIAL or Path(f"results/reps/{d}/{tf_llmer_source()}.npy").exists())
+    ]
+    figures += [f"recpca_alpha_{d}" for d in alpha_datasets]
+    tables_csv = [f"results/tables/recpca_alpha_{d}.csv" for d in alpha_datasets]
     return (
-        expand("results/tables/{table}.{ext}", table=tables, ext=["csv", "md", "tex"])
+        tables_csv
+        + expand("results/tables/{table}.{ext}", table=tables, ext=["csv", "md", "tex"])
         + [RUNS_TABLE]
         + expand("results/figures/{figure}.{ext}", figure=figures, ext=["pdf", "png"])
     )

@@ -87,6 +87,39 @@ rule claims_table:
         "../scripts/make_claims.py"
 
 
+rule recpca_alpha_figure:
+    """Rec-PCA against alpha per formulation: cosine to PCA, retained variance."""
+    input:
+        vectors=lambda wc: f"results/reps/{wc.dataset}/{tf_llmer_source()}.npy",
+        interactions="results/data/{dataset}/interactions.tsv",
+        item_table="results/data/{dataset}/items.tsv",
+        summary="results/data/{dataset}/summary.json",
+    output:
+        csv="results/tables/recpca_alpha_{dataset}.csv",
+        pdf="results/figures/recpca_alpha_{dataset}.pdf",
+        png=report(
+            "results/figures/recpca_alpha_{dataset}.png",
+            caption="../report/recpca_alpha.rst",
+            category="Figures",
+            subcategory="Ablation and sensitivity",
+        ),
+    log:
+        "logs/figures/recpca_alpha_{dataset}.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 24000 * attempt,
+        runtime=wall_time(60),
+    params:
+        settings=config["tf_llmer"],
+        d=config["training"]["hidden_size"],
+        alphas=REPORT["recpca_alphas"],
+        dpi=REPORT["dpi"],
+    script:
+        "../scripts/rec_pca_alpha.py"
+
+
 rule runs_table:
     """One row per finished run: cell, best epoch, epochs, wall time, metrics, settings."""
     input:

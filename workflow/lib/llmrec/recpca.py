@@ -238,3 +238,41 @@ def reduce_for_dataset(
     xbar, _ = prepare(x, pre_l2norm, center)
     info.update(diagnostics(xbar, lap, proj.w.astype(np.float64)))
     return proj, info
+
+
+def alpha_curve(
+    xbar: np.ndarray,
+    lap: sp.spmatrix,
+    d: int,
+    alphas: list[float],
+    forms: tuple[str, ...] = FORMS,
+) -> list[dict]:
+    """How far from PCA each formulation moves as alpha grows: one record per form x
+    alpha with the mean and min principal cosine to the PCA subspace, the retained
+    variance fraction tr(W^T G W) / tr(G) and the graph-TV fraction tr(W^T H W) / tr(H)
+    (G = X^T X, H = X^T L X, computed once; each point is one D x D eigendecomposition)."""
+    g, h = terms(xbar, lap)
+    trace_g, trace_h = float(np.trace(g)), float(np.trace(h))
+    _, pca = top_eigenvectors(g, d)
+    rows = []
+    for form in forms:
+        for alpha in alphas:
+            if form == "raw":
+                m = g - alpha * h
+            elif form == "trace_normalized":
+                m = g / trace_g - alpha * h / trace_h
+            else:
+                raise ValueError(f"unknown Rec-PCA form {form!r}; use one of {FORMS}")
+            _, w = top_eigenvectors(m, d)
+            cosines = principal_cosines(pca, w)
+            rows.append(
+                {
+                    "form": form,
+                    "alpha": float(alpha),
+                    "mean_principal_cosine": float(cosines.mean()),
+                    "min_principal_cosine": float(cosines.min()),
+                    "retained_variance_fraction": float(np.trace(w.T @ g @ w)) / trace_g,
+                    "graph_tv_fraction": float(np.trace(w.T @ h @ w)) / trace_h,
+                }
+            )
+    return rows
