@@ -285,3 +285,27 @@ def test_recpca_alpha_figure_is_written(tmp_path):
     figures.recpca_alpha(frame, pdf, png, dpi=60)
     image = matplotlib.image.imread(png)
     assert image.ndim == 3 and image.std() > 0 and pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_rec_pca_rule_writes_the_form_and_diagnostics(workdir):
+    """The rule's file name carries the form (raw: no suffix) and its JSON the diagnostics."""
+    import json
+
+    from conftest import snakemake
+    from test_llm_finetune import write_processed
+
+    write_processed(workdir / "results/data/ml-100k")
+    reps = workdir / "results/reps/ml-100k/llm2rec-smollm2.npy"
+    reps.parent.mkdir(parents=True)
+    np.save(reps, np.random.default_rng(0).normal(size=(16, 10)).astype("f4"))
+    folder = "results/recpca/ml-100k/llm2rec-smollm2"
+    targets = [f"{folder}/d4_alpha0.5_K3.npy", f"{folder}/d4_alpha0.5_K3_trace_normalized.npy"]
+    snakemake("--cores", "1", "--allowed-rules", "rec_pca", "--", *targets, cwd=workdir)
+    raw = json.loads((workdir / f"{folder}/d4_alpha0.5_K3.json").read_text())
+    normed = json.loads((workdir / f"{folder}/d4_alpha0.5_K3_trace_normalized.json").read_text())
+    assert (raw["recpca_form"], normed["recpca_form"]) == ("raw", "trace_normalized")
+    for info in (raw, normed):
+        assert len(info["pca_principal_cosines"]) == 4 and info["graph_edges"] > 0
+        assert 0 < info["retained_variance_fraction"] <= 1
+        assert info["graph_total_variation"] <= info["pca_graph_total_variation"] + 1e-6
+        assert len(info["top_eigenvalues_xtx"]) == 10 and len(info["top_eigenvalues_xtlx"]) == 10

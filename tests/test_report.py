@@ -435,3 +435,26 @@ def test_captions_render(figure):
         text = jinja2.Template(caption.read_text()).render(snakemake=job)
         html = publish_parts(text, writer="html")["body"]
         assert len(html) > 100 and "{{" not in html, caption.name
+
+
+def test_recpca_alpha_rule_on_a_processed_dataset(workdir: Path):
+    """recpca_alpha_figure from a processed dataset and X alone: both formulations, the
+    grid of report.recpca_alphas, alpha 0 is PCA (cosine 1)."""
+    from test_llm_finetune import write_processed
+
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["training"]["hidden_size"] = 4
+    config["report"]["recpca_alphas"] = [0, 0.5, 2]
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    write_processed(workdir / "results/data/ml-100k")
+    reps = workdir / "results/reps/ml-100k/llm2rec-smollm2.npy"
+    reps.parent.mkdir(parents=True)
+    np.save(reps, np.random.default_rng(0).normal(size=(16, 10)).astype("f4"))
+    target = "results/figures/recpca_alpha_ml-100k.png"
+    snakemake("--cores", "1", "--allowed-rules", "recpca_alpha_figure", "--", target, cwd=workdir)
+    frame = pd.read_csv(workdir / "results/tables/recpca_alpha_ml-100k.csv")
+    assert sorted(set(frame["form"])) == ["raw", "trace_normalized"]
+    assert sorted(set(frame["alpha"])) == [0, 0.5, 2] and (frame["d"] == 4).all()
+    pca = frame[frame["alpha"] == 0]
+    assert np.allclose(pca["mean_principal_cosine"], 1.0, atol=1e-6)
+    assert (workdir / "results/figures/recpca_alpha_ml-100k.pdf").stat().st_size > 1000
