@@ -204,3 +204,14 @@ def test_improvement_names_its_baseline():
     best = aggregate.improvements(summary, "TF-LLMER", ["RandInit", "LLMInit"])
     assert best["best_baseline"].item() == "LLMInit"
     assert best["improvement_pct"].item() == pytest.approx(25.0)
+
+
+def test_unrecorded_rho_is_said(tmp_path):
+    root = build_results(tmp_path)
+    path = Cell(DATASET, "SASRec", "TF-LLMER-wo-both", 1).folder(root) / "history.csv"
+    history = pd.read_csv(path)
+    history["rho"] = np.nan  # diagnostics off
+    history.to_csv(path, index=False)
+    frame = claims.claims_frame(planned(), root)
+    r = row(frame, "SASRec", "TF-LLMER-wo-norm", "TF-LLMER-wo-both", "rho")
+    assert r["seeds_n"] == 2 and "no rho for seed 1" in r["why"]

@@ -259,7 +259,7 @@ def _history_values(histories, dataset, backbone, claim, last_k):
         return {claim.method: {}, claim.versus: {}}, [], f"no {claim.quantity} column"
     by_run = {(m, s): g for (m, s), g in here.groupby(["method", "seed"])}
     per_seed = {claim.method: {}, claim.versus: {}}
-    epochs = []
+    epochs, unrecorded = [], []
     seeds = sorted(
         {s for m, s in by_run if m == claim.method} & {s for m, s in by_run if m == claim.versus}
     )
@@ -270,10 +270,15 @@ def _history_values(histories, dataset, backbone, claim, last_k):
             continue
         values = [history_value(h, claim.quantity, epoch, last_k) for h in (a, b)]
         if any(math.isnan(v) for v in values):
+            unrecorded.append(seed)
             continue
         per_seed[claim.method][seed], per_seed[claim.versus][seed] = values
         epochs.append(epoch)
-    return per_seed, epochs, _missing(by_run, claim)
+    problem = _missing(by_run, claim)
+    if unrecorded:
+        seeds_text = ", ".join(str(s) for s in unrecorded)
+        problem = "; ".join(p for p in (problem, f"no {claim.quantity} for seed {seeds_text}") if p)
+    return per_seed, epochs, problem
 
 
 def _metric_values(metrics, dataset, backbone, claim):
