@@ -73,9 +73,7 @@ def test_total_variation_identity():
     dense = rng.random((7, 7)) * (rng.random((7, 7)) < 0.5)
     dense = np.triu(dense, 1) + np.triu(dense, 1).T
     z = rng.normal(size=(7, 3))
-    brute = 0.5 * sum(
-        dense[i, j] * np.sum((z[i] - z[j]) ** 2) for i in range(7) for j in range(7)
-    )
+    brute = 0.5 * sum(dense[i, j] * np.sum((z[i] - z[j]) ** 2) for i in range(7) for j in range(7))
     lap = graph.laplacian(sp.csr_matrix(dense), "unnorm")
     assert graph.total_variation(z, lap) == pytest.approx(brute)
 
@@ -118,6 +116,82 @@ def test_rec_pca_lowers_total_variation_as_alpha_grows():
     x, lap = random_problem(5)
     tv = [graph.total_variation(recpca.rec_pca(x, lap, 4, a).z, lap) for a in (0, 0.5, 1.0)]
     assert tv[0] >= tv[1] >= tv[2]
+
+
+@pytest.mark.parametrize("alpha", [0.3, 1.0, 5.0])
+def test_trace_normalized_form_against_brute_force(alpha):
+    """The objective of the optimum equals the sum of M's top-d eigenvalues, M is
+    G / tr(G) - alpha H / tr(H) built densely, and no random orthonormal basis beats it."""
+    x, lap = random_problem(7)
+    d = 4
+    proj = recpca.rec_pca(x, lap, d, alpha, form="trace_normalized")
+    xbar, _ = recpca.prepare(x)
+    x64, dense_l = xbar.astype(np.float64), lap.toarray()
+    g, h = x64.T @ x64, x64.T @ dense_l @ x64
+    m = g / np.trace(g) - alpha * h / np.trace(h)
+    expected = np.sort(np.linalg.eigvalsh(m))[::-1][:d]
+    assert np.allclose(proj.eigenvalues, expected, atol=1e-6)
+    best = recpca.objective(xbar, lap, proj.w, alpha, form="trace_normalized")
+    assert best == pytest.approx(expected.sum(), abs=1e-6)
+    assert best == pytest.approx(np.trace(proj.w.T @ m @ proj.w), abs=1e-6)
+    rng = np.random.default_rng(8)
+    for _ in range(2000):
+        w, _ = np.linalg.qr(rng.normal(size=(x.shape[1], d)))
+        assert recpca.objective(xbar, lap, w, alpha, form="trace_normalized") <= best + 1e-9
+
+
+def test_trace_normalized_alpha_zero_is_pca():
+    x, lap = random_problem(9)
+    pca = recpca.rec_pca(x, lap, 5, 0.0)
+    normed = recpca.rec_pca(x, lap, 5, 0.0, form="trace_normalized")
+    assert np.allclose(np.abs(pca.w.T @ normed.w), np.eye(5), atol=1e-5)
+    xbar, _ = recpca.prepare(x)
+    total = float(np.sum(xbar.astype(np.float64) ** 2))
+    assert np.allclose(normed.eigenvalues * total, pca.eigenvalues, rtol=1e-5)
+
+
+def test_trace_normalized_moves_further_from_pca_than_raw():
+    """The reason for the form: raw M ~ (1 - alpha) X^T X when X^T L X ~ X^T X."""
+    x, lap = random_problem(10, n=200, dim=16)
+    xbar, _ = recpca.prepare(x)
+    cos = {}
+    for form in recpca.FORMS:
+        w = recpca.rec_pca(x, lap, 4, 0.5, form=form).w
+        cos[form] = recpca.diagnostics(xbar, lap, w)["pca_mean_principal_cosine"]
+    assert cos["trace_normalized"] < cos["raw"]
+
+
+def test_unknown_form_is_rejected():
+    x, lap = random_problem(6)
+    with pytest.raises(ValueError, match="unknown Rec-PCA form"):
+        recpca.rec_pca(x, lap, 4, 0.5, form="other")
+
+
+def test_diagnostics_against_direct_computation():
+    x, lap = random_problem(11)
+    xbar, _ = recpca.prepare(x)
+    x64, dense_l = xbar.astype(np.float64), lap.toarray()
+    w = recpca.rec_pca(x, lap, 3, 0.8).w
+    info = recpca.diagnostics(xbar, lap, w, top=4)
+    g, h = x64.T @ x64, x64.T @ dense_l @ x64
+    _, _, vt = np.linalg.svd(x64, full_matrices=False)
+    cosines = np.linalg.svd(vt[:3] @ w, compute_uv=False)
+    assert np.allclose(info["pca_principal_cosines"], cosines, atol=1e-6)
+    assert info["pca_mean_principal_cosine"] == pytest.approx(cosines.mean(), abs=1e-6)
+    assert info["retention"] == pytest.approx(np.trace(w.T @ g @ w), rel=1e-6)
+    assert info["graph_total_variation"] == pytest.approx(
+        graph.total_variation(x64 @ w, lap), rel=1e-6
+    )
+    assert info["retained_variance_fraction"] == pytest.approx(
+        np.trace(w.T @ g @ w) / np.trace(g), rel=1e-6
+    )
+    assert np.allclose(info["top_eigenvalues_xtx"], np.linalg.eigvalsh(g)[::-1][:4], rtol=1e-5)
+    assert np.allclose(info["top_eigenvalues_xtlx"], np.linalg.eigvalsh(h)[::-1][:4], rtol=1e-5)
+    # PCA against itself: every cosine 1, and no graph without a Laplacian
+    pca_w = recpca.rec_pca(x, None, 3, 0.0).w
+    alone = recpca.diagnostics(xbar, None, pca_w)
+    assert np.allclose(alone["pca_principal_cosines"], 1.0, atol=1e-6)
+    assert alone["graph_total_variation"] is None and alone["top_eigenvalues_xtlx"] is None
 
 
 def test_rec_pca_rejects_bad_input():
@@ -173,3 +247,65 @@ def test_norm_statistics_and_alignment():
     # unit rows: (0.6,0.8) and (0,1) linked: tv = |e0-e1|^2 / tr(E^T E)=3
     expected = ((0.6 - 0) ** 2 + (0.8 - 1) ** 2) / 3
     assert diagnostics.alignment_tv(table, lap) == pytest.approx(expected)
+
+
+def test_alpha_curve_starts_at_pca_and_trades_variance_for_smoothness():
+    x, lap = random_problem(12, n=120, dim=14)
+    xbar, _ = recpca.prepare(x)
+    alphas = [0.0, 0.25, 0.5, 1.0, 2.0, 5.0]
+    rows = recpca.alpha_curve(xbar, lap, 4, alphas)
+    assert len(rows) == len(alphas) * len(recpca.FORMS)
+    for form in recpca.FORMS:
+        curve = [r for r in rows if r["form"] == form]
+        assert curve[0]["mean_principal_cosine"] == pytest.approx(1.0, abs=1e-6)
+        retained = [r["retained_variance_fraction"] for r in curve]
+        tv = [r["graph_tv_fraction"] for r in curve]
+        # the optimum of f - alpha g: f and g both non-increasing in alpha
+        assert all(a >= b - 1e-9 for a, b in zip(retained, retained[1:]))
+        assert all(a >= b - 1e-9 for a, b in zip(tv, tv[1:]))
+        assert retained[-1] < retained[0] and tv[-1] < tv[0]
+    # each point is the subspace rec_pca finds
+    point = next(r for r in rows if r["form"] == "trace_normalized" and r["alpha"] == 1.0)
+    w = recpca.rec_pca(x, lap, 4, 1.0, form="trace_normalized").w
+    info = recpca.diagnostics(xbar, lap, w)
+    assert point["mean_principal_cosine"] == pytest.approx(info["pca_mean_principal_cosine"])
+    assert point["retained_variance_fraction"] == pytest.approx(info["retained_variance_fraction"])
+
+
+def test_recpca_alpha_figure_is_written(tmp_path):
+    import matplotlib.image
+    import pandas as pd
+
+    from llmrec.report import figures
+
+    x, lap = random_problem(13)
+    xbar, _ = recpca.prepare(x)
+    frame = pd.DataFrame(recpca.alpha_curve(xbar, lap, 3, [0, 0.5, 1, 2])).assign(dataset="d")
+    pdf, png = tmp_path / "f.pdf", tmp_path / "f.png"
+    figures.recpca_alpha(frame, pdf, png, dpi=60)
+    image = matplotlib.image.imread(png)
+    assert image.ndim == 3 and image.std() > 0 and pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_rec_pca_rule_writes_the_form_and_diagnostics(workdir):
+    """The rule's file name carries the form (raw: no suffix) and its JSON the diagnostics."""
+    import json
+
+    from conftest import snakemake
+    from test_llm_finetune import write_processed
+
+    write_processed(workdir / "results/data/ml-100k")
+    reps = workdir / "results/reps/ml-100k/llm2rec-smollm2.npy"
+    reps.parent.mkdir(parents=True)
+    np.save(reps, np.random.default_rng(0).normal(size=(16, 10)).astype("f4"))
+    folder = "results/recpca/ml-100k/llm2rec-smollm2"
+    targets = [f"{folder}/d4_alpha0.5_K3.npy", f"{folder}/d4_alpha0.5_K3_trace_normalized.npy"]
+    snakemake("--cores", "1", "--allowed-rules", "rec_pca", "--", *targets, cwd=workdir)
+    raw = json.loads((workdir / f"{folder}/d4_alpha0.5_K3.json").read_text())
+    normed = json.loads((workdir / f"{folder}/d4_alpha0.5_K3_trace_normalized.json").read_text())
+    assert (raw["recpca_form"], normed["recpca_form"]) == ("raw", "trace_normalized")
+    for info in (raw, normed):
+        assert len(info["pca_principal_cosines"]) == 4 and info["graph_edges"] > 0
+        assert 0 < info["retained_variance_fraction"] <= 1
+        assert info["graph_total_variation"] <= info["pca_graph_total_variation"] + 1e-6
+        assert len(info["top_eigenvalues_xtx"]) == 10 and len(info["top_eigenvalues_xtlx"]) == 10

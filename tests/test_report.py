@@ -185,8 +185,10 @@ def test_main_table_matches_direct_computation(built):
             assert ours["improvement_pct"] == pytest.approx(gain)
             cells = md_row(md, backbone, aggregate.metric_label(metric))
             assert cells[ranked[0]].startswith("**") and cells[ranked[1]].startswith("<u>")
-            assert cells["Improv."] == f"{gain:+.2f}%"
+            assert cells["Improv."] == f"{gain:+.2f}%" and cells["vs"] == best
             assert cells[NO_RUNS] == "—"
+    # the footnote names the baselines with runs and how many were planned
+    assert "(2 of 3 planned: RandInit, LLM-ESR;" in md
     tex = (base / "tables/main.tex").read_text()
     assert r"\textbf{" in tex and r"\underline{" in tex and r"\textpm{}" in tex
 
@@ -324,7 +326,7 @@ def test_report_rules_and_html_report(workdir: Path):
     targets = [
         *(
             f"results/tables/{t}.{e}"
-            for t in ("main_results", "ablation", "significance", "cost")
+            for t in ("main_results", "ablation", "significance", "cost", "claims")
             for e in ("csv", "md", "tex")
         ),
         "results/figures/sweep_K.png",
@@ -336,6 +338,7 @@ def test_report_rules_and_html_report(workdir: Path):
         "partial=true",
         "--allowed-rules",
         "paper_tables",
+        "claims_table",
         "sweep_figure",
         "runs_table",
         "--",
@@ -344,6 +347,12 @@ def test_report_rules_and_html_report(workdir: Path):
     md = (workdir / "results/tables/ablation.md").read_text()
     assert "ml-100k/SASRec/TF-LLMER-wo-RecPCA: seed 1 missing" in md
     assert "benchmark files" in (workdir / "results/tables/cost.md").read_text()
+    # two seeds: every claim is tested; the synthetic TF-LLMER is far better than RandInit
+    claims_csv = pd.read_csv(workdir / "results/tables/claims.csv")
+    d = claims_csv[(claims_csv["claim"] == "d") & (claims_csv["versus"] == "RandInit")]
+    assert len(d) == 2 * len(BACKBONES) and (d["difference"] > 0).all()
+    assert set(claims_csv["claim"]) == {"b", "c", "d"}  # no LLM baseline, no RandomFeat
+    assert "CSFT steps" in (workdir / "results/tables/claims.md").read_text()
     # one row per run folder of the experiment (LLM-ESR's folders are not in its grid)
     runs = pd.read_csv(workdir / "results/tables/runs.csv")
     methods = ["RandInit", "TF-LLMER", *ABLATIONS, *SWEEP]
@@ -353,6 +362,7 @@ def test_report_rules_and_html_report(workdir: Path):
     snakemake("--report", "report.html", *args, *targets, cwd=workdir)
     html = (workdir / "report.html").read_text()
     assert "main_results.csv" in html and "sweep_K.png" in html and "runs.csv" in html
+    assert "claims.csv" in html
 
 
 def test_runs_table_has_one_row_per_run_folder(built, tmp_path):
@@ -425,3 +435,26 @@ def test_captions_render(figure):
         text = jinja2.Template(caption.read_text()).render(snakemake=job)
         html = publish_parts(text, writer="html")["body"]
         assert len(html) > 100 and "{{" not in html, caption.name
+
+
+def test_recpca_alpha_rule_on_a_processed_dataset(workdir: Path):
+    """recpca_alpha_figure from a processed dataset and X alone: both formulations, the
+    grid of report.recpca_alphas, alpha 0 is PCA (cosine 1)."""
+    from test_llm_finetune import write_processed
+
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["training"]["hidden_size"] = 4
+    config["report"]["recpca_alphas"] = [0, 0.5, 2]
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    write_processed(workdir / "results/data/ml-100k")
+    reps = workdir / "results/reps/ml-100k/llm2rec-smollm2.npy"
+    reps.parent.mkdir(parents=True)
+    np.save(reps, np.random.default_rng(0).normal(size=(16, 10)).astype("f4"))
+    target = "results/figures/recpca_alpha_ml-100k.png"
+    snakemake("--cores", "1", "--allowed-rules", "recpca_alpha_figure", "--", target, cwd=workdir)
+    frame = pd.read_csv(workdir / "results/tables/recpca_alpha_ml-100k.csv")
+    assert sorted(set(frame["form"])) == ["raw", "trace_normalized"]
+    assert sorted(set(frame["alpha"])) == [0, 0.5, 2] and (frame["d"] == 4).all()
+    pca = frame[frame["alpha"] == 0]
+    assert np.allclose(pca["mean_principal_cosine"], 1.0, atol=1e-6)
+    assert (workdir / "results/figures/recpca_alpha_ml-100k.pdf").stat().st_size > 1000

@@ -138,6 +138,7 @@ wildcard_constraints:
     alpha=NUMBER,
     K=r"\d+",
     d=r"\d+",
+    form="|_trace_normalized",  # Rec-PCA formulation suffix: empty for raw
 
 
 def dataset_source(dataset):
@@ -217,13 +218,17 @@ def tf_llmer_source():
 
 def recpca_vectors(dataset, reps, method_id, pca_only=False):
     """The Rec-PCA (or PCA) output of representation ``reps`` with TF-LLMER's settings
-    (and a sweep point's override)."""
+    (and a sweep point's override). A formulation other than `raw` adds a suffix
+    (`_trace_normalized`), so the default's paths stay as they were and a changed form
+    reruns; PCA (alpha 0) is the same in every form and has none."""
     params = {**config["tf_llmer"], **method_overrides(method_id)}
     alpha, k = params["alpha"], params["K"]
+    form = params.get("recpca_form", "raw")
     if pca_only or alpha == 0:
-        alpha, k = 0, 0  # vanilla PCA builds no graph
+        alpha, k, form = 0, 0, "raw"  # vanilla PCA builds no graph
     d = config["training"]["hidden_size"]
-    return f"results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{k}.npy"
+    suffix = "" if form == "raw" else f"_{form}"
+    return f"results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{k}{suffix}.npy"
 
 
 def tf_llmer_vectors(wildcards):
@@ -380,6 +385,8 @@ REPORT = {
     "user_test": "wilcoxon",
     "confidence": 0.95,
     "dpi": 200,
+    "claims_last_epochs": 3,
+    "recpca_alphas": [0, 0.25, 0.5, 1, 2, 5],
     **config.get("report", {}),
 }
 RUNS_ROOT = "results/runs"
@@ -393,6 +400,10 @@ ABLATION_BAR_METHODS = [m for m in ABLATION_METHODS if m != "RandInit"]  # Figs.
 MAIN_METHODS = [m for m in METHODS if m not in TF_LLMER_METHODS[1:]]
 BASELINES = [m for m in MAIN_METHODS if m != TARGET_METHOD]
 LLM_BASELINES = ["LLMInit", "LLM-ESR", "LLMEmb", "LLM2Rec", "AlphaFuse", "WhitenRec"]
+# The methods the claims table compares (workflow/lib/llmrec/report/claims.py).
+CLAIM_METHODS = [
+    m for m in ("RandInit", *LLM_BASELINES, *TF_LLMER_METHODS, "RandomFeat") if m in METHODS
+]
 PCA_LABELS = {
     "TF-LLMER-wo-norm": "Rec-PCA (w/o norm)",
     "TF-LLMER-wo-both": "vanilla PCA (w/o norm)",
@@ -505,11 +516,22 @@ RUNS_TABLE = "results/tables/runs.csv"
 def paper_outputs():
     """Every table and figure of the paper that the experiment can produce, and the
     table of every run."""
-    tables = ["main_results", "ablation", "significance", "cost"]
+    tables = ["main_results", "ablation", "significance", "cost", "claims"]
     figures = [*CURVE_FIGURES, "item_norms"] + (["ablation_ndcg10"] if ABLATION_BAR_METHODS else [])
     figures += [f"sweep_{p}" for p in SWEEP_PARAMS]
+    # Rec-PCA against alpha, per dataset; in partial mode only where X exists (no
+    # embedding or fine-tuning job is started for it)
+    alpha_datasets = [
+        d
+        for d in DATASETS
+        if any(m in METHODS for m in TF_LLMER_METHODS)
+        and (not PARTIAL or Path(f"results/reps/{d}/{tf_llmer_source()}.npy").exists())
+    ]
+    figures += [f"recpca_alpha_{d}" for d in alpha_datasets]
+    tables_csv = [f"results/tables/recpca_alpha_{d}.csv" for d in alpha_datasets]
     return (
-        expand("results/tables/{table}.{ext}", table=tables, ext=["csv", "md", "tex"])
+        tables_csv
+        + expand("results/tables/{table}.{ext}", table=tables, ext=["csv", "md", "tex"])
         + [RUNS_TABLE]
         + expand("results/figures/{figure}.{ext}", figure=figures, ext=["pdf", "png"])
     )
@@ -532,6 +554,20 @@ FINETUNE_SETTINGS = {
     method: deep_merged(finetune_section(config, method), EXP.get(method))
     for method in ("llm2rec", "llmemb")
 }
+
+
+def tf_llmer_input_note():
+    """What X is: LLM2Rec's vectors after how many CSFT examples (for the claims table)."""
+    if config["tf_llmer"]["source"] != "llm2rec":
+        return f"X (TF-LLMER's input vectors): the {EXP['llm']} model's item vectors."
+    csft = FINETUNE_SETTINGS["llm2rec"]["csft"]
+    seen = csft["steps"] * csft["batch_size"]
+    return (
+        f"X (TF-LLMER's input vectors): LLM2Rec's item vectors from "
+        f"{FINETUNE_SETTINGS['llm2rec']['model']} after {csft['steps']} CSFT steps of "
+        f"{csft['batch_size']} examples ({seen} training examples seen); with few steps "
+        "they stay close to the base model's."
+    )
 
 
 def finetuned_reps(method, dataset):

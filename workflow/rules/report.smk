@@ -57,6 +57,69 @@ rule paper_tables:
         "../scripts/make_tables.py"
 
 
+rule claims_table:
+    """The paper's claims as verdicts (holds / contradicted / inconclusive) per setting."""
+    input:
+        metrics=run_files(CLAIM_METHODS, "metrics.json"),
+        histories=run_files(CLAIM_METHODS, "history.csv"),
+        settings=run_files(CLAIM_METHODS, "settings.json"),
+    output:
+        csv=report(
+            "results/tables/claims.csv",
+            caption="../report/claims.rst",
+            category="Tables",
+        ),
+        md="results/tables/claims.md",
+        tex="results/tables/claims.tex",
+    log:
+        "logs/claims_table.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=wall_time(15),
+    params:
+        runs_root=lambda wc: RUNS_ROOT,
+        cells=planned_cells(CLAIM_METHODS),
+        settings=REPORT,
+        input_note=tf_llmer_input_note(),
+    script:
+        "../scripts/make_claims.py"
+
+
+rule recpca_alpha_figure:
+    """Rec-PCA against alpha per formulation: cosine to PCA, retained variance."""
+    input:
+        vectors=lambda wc: f"results/reps/{wc.dataset}/{tf_llmer_source()}.npy",
+        interactions="results/data/{dataset}/interactions.tsv",
+        item_table="results/data/{dataset}/items.tsv",
+        summary="results/data/{dataset}/summary.json",
+    output:
+        csv="results/tables/recpca_alpha_{dataset}.csv",
+        pdf="results/figures/recpca_alpha_{dataset}.pdf",
+        png=report(
+            "results/figures/recpca_alpha_{dataset}.png",
+            caption="../report/recpca_alpha.rst",
+            category="Figures",
+            subcategory="Ablation and sensitivity",
+        ),
+    log:
+        "logs/figures/recpca_alpha_{dataset}.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 24000 * attempt,
+        runtime=wall_time(60),
+    params:
+        settings=config["tf_llmer"],
+        d=config["training"]["hidden_size"],
+        alphas=REPORT["recpca_alphas"],
+        dpi=REPORT["dpi"],
+    script:
+        "../scripts/rec_pca_alpha.py"
+
+
 rule runs_table:
     """One row per finished run: cell, best epoch, epochs, wall time, metrics, settings."""
     input:

@@ -4,19 +4,20 @@
 
 
 rule rec_pca:
-    """X (items x D) -> Z (items x d): top-d eigenvectors of X^T (I - alpha L) X."""
+    """X (items x D) -> Z (items x d): top-d eigenvectors of M (raw: X^T (I - alpha L) X;
+    {form} _trace_normalized: each term over its trace)."""
     input:
         vectors="results/reps/{dataset}/{reps}.npy",
         interactions="results/data/{dataset}/interactions.tsv",
         item_table="results/data/{dataset}/items.tsv",
         summary="results/data/{dataset}/summary.json",
     output:
-        vectors="results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}.npy",
-        info="results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}.json",
+        vectors="results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}{form}.npy",
+        info="results/recpca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}{form}.json",
     log:
-        "logs/rec_pca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}.log",
+        "logs/rec_pca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}{form}.log",
     benchmark:
-        "benchmarks/rec_pca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}.tsv"
+        "benchmarks/rec_pca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}{form}.tsv"
     conda:
         "../../envs/llmrec.yaml"
     threads: 1

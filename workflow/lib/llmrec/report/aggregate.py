@@ -159,11 +159,15 @@ def method_table(
                     (dataset, backbone, metric), "improvement_pct"
                 ]
                 row["Improv."] = style.missing if is_missing(gain) else f"{gain:+.2f}%"
+                against = best.set_index(["dataset", "backbone", "metric"]).loc[
+                    (dataset, backbone, metric), "best_baseline"
+                ]
+                row["vs"] = against if isinstance(against, str) else style.missing
             rows.append(row)
         frame = pd.DataFrame(rows)
         columns = ["Dataset", "Backbone", "Metric"] + [m for m in methods if m in frame]
         # reindex: an experiment without these methods gets an empty table, not an error
-        return frame.reindex(columns=columns + (["Improv."] if best is not None else []))
+        return frame.reindex(columns=columns + (["Improv.", "vs"] if best is not None else []))
 
     return tidy, display
 

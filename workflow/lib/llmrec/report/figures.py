@@ -310,3 +310,28 @@ def sweep(
 def _metric_axis(metric: str) -> str:
     name, k = metric.split("@")
     return {"ndcg": "NDCG", "recall": "Recall", "mrr": "MRR"}.get(name, name) + f"@{k}"
+
+
+RECPCA_PANELS = {
+    "mean_principal_cosine": "mean principal cosine to PCA",
+    "retained_variance_fraction": "retained variance fraction",
+}
+
+
+def recpca_alpha(frame: pd.DataFrame, pdf: str | Path, png: str | Path, dpi: int = 200) -> None:
+    """Rec-PCA against alpha, one line per formulation: the mean principal cosine between
+    its subspace and PCA's, and the retained variance fraction (rows: datasets)."""
+    datasets = list(dict.fromkeys(frame["dataset"]))
+    fig, axes = _grid(len(datasets), len(RECPCA_PANELS))
+    colours = _colours(list(dict.fromkeys(frame["form"])))
+    for i, dataset in enumerate(datasets):
+        here = frame[frame["dataset"] == dataset]
+        for j, (column, label) in enumerate(RECPCA_PANELS.items()):
+            ax = axes[i, j]
+            for form, group in here.groupby("form", sort=False):
+                group = group.sort_values("alpha")
+                ax.plot(group["alpha"], group[column], "o-", color=colours[form], label=form)
+            ax.set_xlabel("α")
+            ax.set_ylabel(label)
+            ax.set_title(dataset)
+    _finish(fig, axes, [], pdf, png, dpi)
