@@ -444,6 +444,7 @@ def test_recpca_alpha_rule_on_a_processed_dataset(workdir: Path):
 
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["training"]["hidden_size"] = 4
+    config["alphafuse"]["null_dim"] = 2  # must fit in hidden_size (checked at start)
     config["report"]["recpca_alphas"] = [0, 0.5, 2]
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     write_processed(workdir / "results/data/ml-100k")
