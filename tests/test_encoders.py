@@ -420,7 +420,7 @@ def run_script(name: str, **job):
     scripts = ROOT / "workflow" / "scripts"
     fields = {k: Namedlist(fromdict=job.get(k, {})) for k in ("input", "output", "params")}
     snakemake = SimpleNamespace(**fields, log=Namedlist([str(job["log"])]), threads=1,
-                                scriptdir=str(scripts), wildcards=Namedlist())
+                                scriptdir=str(scripts), wildcards=Namedlist(), resources=Namedlist())
     saved = logging.root.handlers[:], logging.root.level
     try:
         runpy.run_path(str(scripts / name), init_globals={"snakemake": snakemake})

@@ -15,4 +15,4 @@ def main():
     metrics.save_negatives(snakemake.output[0], negatives)
 
 
-logs.run_logged(main, snakemake.log[0])
+logs.run_logged(main, snakemake.log[0], attempt=snakemake.resources.get("attempt", 1))

@@ -14,4 +14,4 @@ def main():
     io.write_json(snakemake.output.record, fetched)
 
 
-logs.run_logged(main, snakemake.log[0])
+logs.run_logged(main, snakemake.log[0], attempt=snakemake.resources.get("attempt", 1))

@@ -20,4 +20,4 @@ def main():
     sources.write_raw(raw, **dict(snakemake.output))
 
 
-logs.run_logged(main, snakemake.log[0])
+logs.run_logged(main, snakemake.log[0], attempt=snakemake.resources.get("attempt", 1))

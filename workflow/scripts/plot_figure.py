@@ -40,4 +40,4 @@ def main():
         raise ValueError(f"unknown figure kind {params.kind!r}")
 
 
-logs.run_logged(main, snakemake.log[0])
+logs.run_logged(main, snakemake.log[0], attempt=snakemake.resources.get("attempt", 1))

@@ -32,4 +32,4 @@ def main():
     log.info("statistics: %s", summary["statistics"])
 
 
-logs.run_logged(main, snakemake.log[0])
+logs.run_logged(main, snakemake.log[0], attempt=snakemake.resources.get("attempt", 1))

@@ -37,4 +37,4 @@ def main():
     io.write_json(snakemake.output.info, info)
 
 
-logs.run_logged(main, snakemake.log[0])
+logs.run_logged(main, snakemake.log[0], attempt=snakemake.resources.get("attempt", 1))

@@ -39,4 +39,4 @@ def main():
     figures.recpca_alpha(frame, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)
 
 
-logs.run_logged(main, snakemake.log[0])
+logs.run_logged(main, snakemake.log[0], attempt=snakemake.resources.get("attempt", 1))
