@@ -194,9 +194,13 @@ def test_item_title_strips_the_key():
     assert item_title("Toy Story; 1995", {"text_style": "values"}) == "Toy Story"
 
 
-def test_llm_esr_distillation_is_the_mse_to_the_similar_users_mean(data, text_vectors):
-    settings = {**BASE, "backbone": "GRU4Rec", "similar_users": 2, "distill_weight": 0.5}
+@pytest.mark.parametrize("refresh", ["step", "epoch"])
+def test_llm_esr_distillation_is_the_mse_to_the_similar_users_mean(data, text_vectors, refresh):
+    """Both teacher refreshes give the MSE to the similar users' mean representation
+    (the same network here: evaluation mode, weights unchanged since begin_epoch)."""
+    settings = {**BASE, "backbone": "GRU4Rec", "similar_users": 2, "distill_weight": 0.5, "teacher_refresh": refresh}
     model = build_model(N_ITEMS, settings, "LLM-ESR", inputs_for("LLM-ESR", text_vectors, data), data)
+    model.begin_epoch()
     model.eval()  # no dropout: the direct computation below must see the same network
     table = model.item_embedding.table()
     users = torch.tensor([0, 5, 7])
@@ -210,6 +214,31 @@ def test_llm_esr_distillation_is_the_mse_to_the_similar_users_mean(data, text_ve
     expected = 0.5 * ((hidden[:, -1] - torch.stack(teachers)) ** 2).mean()
     assert torch.allclose(loss, expected, atol=1e-6)
     assert loss.requires_grad
+
+
+def test_llm_esr_epoch_teacher_is_refreshed_by_begin_epoch_only(data, text_vectors):
+    """teacher_refresh epoch: steps read the representations of the epoch's start (taken in
+    evaluation mode, training mode restored); without begin_epoch the loss refuses."""
+    settings = {**BASE, "backbone": "SASRec", "similar_users": 2, "distill_weight": 0.5, "teacher_refresh": "epoch"}
+    model = build_model(N_ITEMS, settings, "LLM-ESR", inputs_for("LLM-ESR", text_vectors, data), data).train()
+    users = torch.tensor([1, 2])
+    table = model.item_embedding.table()
+    hidden = model(model.user_histories[users], table)
+    with pytest.raises(RuntimeError, match="begin_epoch"):
+        model.auxiliary_loss(None, None, hidden, table, users)
+    model.begin_epoch()
+    assert model.training
+    cached = model._user_representations.clone()
+    with torch.no_grad():  # a step changes the weights; the cache stays until the next epoch
+        for p in model.parameters():
+            p.add_(0.01)
+    assert torch.equal(model._user_representations, cached)
+    model.begin_epoch()
+    assert not torch.allclose(model._user_representations, cached)
+    model.eval()
+    with torch.no_grad():
+        direct = torch.cat([model(model.user_histories[[u]])[:, -1] for u in range(len(model.user_histories))])
+    assert torch.allclose(model._user_representations, direct, atol=1e-5)
 
 
 @pytest.mark.parametrize("backbone", ["SASRec", "GRU4Rec"])

@@ -1,10 +1,10 @@
 # Configuration validation, grid construction, wildcard constraints and input
 # functions. No rules here; keep it cheap (it is re-parsed by every cluster job).
 #
-# Threads: every rule but cache_model asks for one thread. On a 2-core laptop a job
-# that wants two would wait until no one-thread run is ready (Snakemake reserves no
-# cores), and the LLM2Rec chain that TF-LLMER's runs need would start last. Raise them
-# with --set-threads (e.g. on a CPU node).
+# Threads: every rule asks for one thread. On a 2-core laptop a job that wants two
+# would wait until no one-thread run is ready (Snakemake reserves no cores), and the
+# LLM2Rec chain that TF-LLMER's runs need would start last. Raise them with
+# --set-threads (e.g. on a CPU node).
 import re
 import sys
 from pathlib import Path

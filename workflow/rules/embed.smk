@@ -27,9 +27,12 @@ rule cache_model:
         model_dir=directory("results/models/{model}"),
     log:
         "logs/cache_model/{model}.log",
+    # the LLM2Rec chain (TF-LLMER's X) starts here; one thread, so that it never waits
+    # for a second free core while one-thread jobs keep taking it
+    priority: 10
     conda:
         "../../envs/llmrec.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=16000,
         runtime=wall_time(60),

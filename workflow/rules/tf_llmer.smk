@@ -18,6 +18,8 @@ rule rec_pca:
         "logs/rec_pca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}{form}.log",
     benchmark:
         "benchmarks/rec_pca/{dataset}/{reps}/d{d}_alpha{alpha}_K{K}{form}.tsv"
+    # the end of the LLM2Rec chain: the runs of TF-LLMER and RandomFeat wait for it
+    priority: 10
     conda:
         "../../envs/llmrec.yaml"
     threads: 1

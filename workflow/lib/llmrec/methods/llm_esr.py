@@ -12,7 +12,12 @@ siblings): a dual-view model with retrieval-augmented self-distillation.
 * **Self-distillation**: each training row's representation (last position) is pulled
   towards the mean representation of its ``similar_users`` most similar users
   (precomputed by the ``similar_users`` rule from user-history texts, training part only),
-  computed without gradient: loss += ``distill_weight`` * MSE.
+  computed without gradient: loss += ``distill_weight`` * MSE. With ``teacher_refresh:
+  step`` (the original) the similar users' representations are recomputed at every step
+  with the current weights, in training mode: each step then encodes ``similar_users``
+  times as many sequences as it trains on. With ``teacher_refresh: epoch`` (our default,
+  a deviation for cost) every user's representation is computed once at the start of each
+  epoch, in evaluation mode (no dropout), and the steps read their similar users' rows.
 
 Deviation, on purpose: for the causal backbones (SASRec, GRU4Rec) the cross-attention is
 causal too. The original masks only padding keys there; with a loss at every position
@@ -92,6 +97,9 @@ class CrossAttention(nn.Module):
         return self.output((weights @ v).transpose(1, 2).reshape(batch, length, hidden))
 
 
+TEACHER_BATCH = 1024  # users per no-grad pass of teacher_refresh epoch (memory bound only)
+
+
 class DualView(WrappedBackbone):
     def __init__(
         self,
@@ -103,6 +111,7 @@ class DualView(WrappedBackbone):
         similar_users: torch.Tensor,
         user_histories: torch.Tensor,
         distill_weight: float,
+        teacher_refresh: str,
     ) -> None:
         super().__init__(backbone)
         self.views = ConcatenatedViews(backbone.item_embedding, llm_view)
@@ -110,6 +119,10 @@ class DualView(WrappedBackbone):
         self.llm_to_id = CrossAttention(hidden, cross_heads) if cross_attention else None
         self.id_to_llm = CrossAttention(hidden, cross_heads) if cross_attention else None
         self.distill_weight = float(distill_weight)
+        if teacher_refresh not in ("step", "epoch"):
+            raise ValueError(f"LLM-ESR: teacher_refresh {teacher_refresh!r}; allowed: 'step', 'epoch'")
+        self.teacher_refresh = teacher_refresh
+        self._user_representations: torch.Tensor | None = None  # teacher_refresh epoch
         # (users, k) indices of similar users; (users, L) their latest training windows
         self.register_buffer("similar_users", similar_users, persistent=False)
         self.register_buffer("user_histories", user_histories, persistent=False)
@@ -128,17 +141,43 @@ class DualView(WrappedBackbone):
             ids, llm = self.llm_to_id(llm, ids, bias), self.id_to_llm(ids, llm, bias)
         return torch.cat([self.backbone.encode(ids, item_seq), self.backbone.encode(llm, item_seq)], dim=-1)
 
+    def _representations(self, histories: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        width = max(int((histories > 0).sum(dim=1).max()), 1)
+        return self(histories[:, -width:], table)[:, -1]
+
+    @torch.no_grad()
+    def begin_epoch(self) -> None:
+        """teacher_refresh epoch: every user's representation with the weights the epoch
+        starts from, in evaluation mode, in batches of ``TEACHER_BATCH`` users."""
+        if self.distill_weight == 0 or self.teacher_refresh != "epoch":
+            return
+        was_training = self.training
+        self.eval()
+        try:
+            table = self.views.table()
+            self._user_representations = torch.cat(
+                [
+                    self._representations(self.user_histories[start : start + TEACHER_BATCH], table)
+                    for start in range(0, len(self.user_histories), TEACHER_BATCH)
+                ]
+            )
+        finally:
+            self.train(was_training)
+
     def auxiliary_loss(self, inputs, labels, hidden, table, users) -> torch.Tensor:
         """distill_weight * MSE(h_u, mean of the similar users' h, without gradient)."""
         if self.distill_weight == 0:
             return hidden.new_zeros(())
         similar = self.similar_users[users]  # (B, k)
-        histories = self.user_histories[similar.reshape(-1)]
-        width = max(int((histories > 0).sum(dim=1).max()), 1)
-        with torch.no_grad():
-            teacher = self(histories[:, -width:], table)[:, -1]
-        teacher = teacher.view(*similar.shape, -1).mean(dim=1)
-        return self.distill_weight * F.mse_loss(hidden[:, -1], teacher)
+        if self.teacher_refresh == "epoch":
+            if self._user_representations is None:
+                raise RuntimeError("LLM-ESR: begin_epoch() must run before the epoch's steps")
+            teacher = self._user_representations[similar]  # (B, k, 2d)
+        else:
+            with torch.no_grad():
+                teacher = self._representations(self.user_histories[similar.reshape(-1)], table)
+            teacher = teacher.view(*similar.shape, -1)
+        return self.distill_weight * F.mse_loss(hidden[:, -1], teacher.mean(dim=1))
 
 
 def pca_init(vectors: np.ndarray, d: int) -> np.ndarray:
@@ -173,6 +212,7 @@ def wrap(backbone, ctx: MethodContext) -> DualView:
         similar_users=torch.as_tensor(similar[:, :k], dtype=torch.int64),
         user_histories=torch.from_numpy(histories),
         distill_weight=float(settings.get("distill_weight", 0.1)),
+        teacher_refresh=settings.get("teacher_refresh", "epoch"),
     )
     for module in (llm_view.adapter, model.llm_to_id, model.id_to_llm):
         if module is not None:
