@@ -24,7 +24,7 @@ import torch
 
 from ..backbones.item_embedding import ItemEmbedding, similarity_options
 from ..recpca import rec_pca
-from . import register
+from .registry import register
 from .context import MethodContext
 
 
@@ -55,7 +55,17 @@ def null_dimension(eigenvalues: np.ndarray, null_dim: int | None, null_threshold
     return k
 
 
-@register("AlphaFuse")
+def inputs(need, settings) -> dict[str, str]:
+    return {"item_vectors": need.reps(need.model(settings["text_encoder"]))}
+
+
+@register(
+    "AlphaFuse",
+    section="alphafuse",
+    run_keys=("embedding_scale", "null_dim", "null_threshold", "standardize", "id_init", "cover", "similarity", "tau"),
+    inputs=inputs,
+    substitutes="OpenAI text-embedding-3-small/large (a paid service)",
+)
 def build(ctx: MethodContext) -> ItemEmbedding:
     settings, hidden_size = ctx.settings, ctx.hidden_size
     semantic, eigenvalues = semantic_decomposition(

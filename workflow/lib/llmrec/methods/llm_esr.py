@@ -32,7 +32,7 @@ from ..backbones.item_embedding import ItemEmbedding
 from ..backbones.layers import attention_bias, init_xavier
 from ..recpca import rec_pca
 from ..training.batching import pad_left
-from . import register
+from .registry import register
 from .context import MethodContext
 from .wrapping import WrappedBackbone
 
@@ -180,7 +180,24 @@ def wrap(backbone, ctx: MethodContext) -> DualView:
     return model
 
 
-@register("LLM-ESR", wrap=wrap)
+#: the keys of ``llm_esr`` the similar_users job reads (the run reads the others)
+RETRIEVAL_KEYS = ("retrieved_users", "user_domain", "user_text_chars", "user_max_tokens")
+
+
+def inputs(need, settings) -> dict[str, str]:
+    model = need.model(settings["text_encoder"])
+    retrieval = {key: settings[key] for key in RETRIEVAL_KEYS}
+    return {"item_vectors": need.reps(model), "similar_users": need.similar_users(model, retrieval)}
+
+
+@register(
+    "LLM-ESR",
+    wrap=wrap,
+    section="llm_esr",
+    run_keys=("cross_attention", "cross_heads", "distill_weight", "similar_users"),
+    inputs=inputs,
+    substitutes="OpenAI text-embedding-ada-002 (a paid service)",
+)
 def build(ctx: MethodContext) -> ItemEmbedding:
     """The collaborative (ID) view; :func:`wrap` adds the semantic view around the backbone."""
     return ctx.item_embedding(mode="trainable", vectors=torch.from_numpy(pca_init(ctx.vectors(), ctx.hidden_size)))

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding
-from . import register
+from .registry import register
 from .context import MethodContext
 
 SELECTIONS = ("rand", "uni", "var")
@@ -61,7 +61,17 @@ def training_item_counts(data) -> np.ndarray:
     return counts[1:]
 
 
-@register("LLMInit")
+def inputs(need, settings) -> dict[str, str]:
+    return {"item_vectors": need.reps(need.model(settings["text_encoder"]))}
+
+
+@register(
+    "LLMInit",
+    section="llminit",
+    run_keys=("selection", "popular_fraction"),
+    inputs=inputs,
+    substitutes="an unnamed 768-d LLM embedding column (its data code also loads all-MiniLM-L6-v2)",
+)
 def build(ctx: MethodContext) -> ItemEmbedding:
     vectors, settings = ctx.vectors(), ctx.settings
     selection = settings.get("selection", "var")

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding, similarity_options
-from . import register
+from .registry import register
 from .context import MethodContext
 
 
@@ -37,7 +37,17 @@ def zca_whiten(vectors: np.ndarray, groups: int = 1, eps: float = 1e-5) -> np.nd
     return out.astype(np.float32)
 
 
-@register("WhitenRec")
+def inputs(need, settings) -> dict[str, str]:
+    return {"item_vectors": need.reps(need.model(settings["text_encoder"]))}
+
+
+@register(
+    "WhitenRec",
+    section="whitenrec",
+    run_keys=("whitening_groups", "whitening_eps", "adapter", "similarity", "tau"),
+    inputs=inputs,
+    substitutes="BERT [CLS] vectors",
+)
 def build(ctx: MethodContext) -> ItemEmbedding:
     settings = ctx.settings
     whitened = zca_whiten(
