@@ -54,3 +54,50 @@ def run_settings(backbone: str = "SASRec", method: str = "RandInit", experiment_
     if not experiment_overrides:
         settings.update(plan.training_settings(backbone, experiment_overrides=False))
     return {**settings, **overrides}
+
+
+@lru_cache(maxsize=None)
+def _run_settings(backbone: str, method: str) -> dict:
+    return run_settings(backbone, method)
+
+
+def complete(partial: dict | None, method="RandInit") -> dict:
+    """``partial`` completed from config.yaml for its backbone (default SASRec) and
+    ``method`` (a builder function: RandInit's keys), the way the plan completes a run."""
+    partial = dict(partial or {})
+    name = method if isinstance(method, str) else "RandInit"
+    return {**copy.deepcopy(_run_settings(partial.get("backbone", "SASRec"), name)), **partial}
+
+
+def recpca_settings(**overrides) -> dict:
+    """The settings of TF-LLMER's Rec-PCA job in config.yaml (every key it reads)."""
+    plan = make_plan()
+    job = plan.run(plan.datasets[0], plan.backbones[0], "TF-LLMER", plan.seeds[0])
+    return {**plan.job_settings(job.inputs["item_vectors"]), **overrides}
+
+
+def diagnostics_settings(**overrides) -> dict:
+    return {**load_config()["diagnostics"], **overrides}
+
+
+# the library's entry points, with the given settings completed as the plan would
+def train_and_evaluate(data, method="RandInit", settings=None, *args, **kwargs):
+    from llmrec.training import train_and_evaluate as train
+
+    return train(data, method, complete(settings, method), *args, **kwargs)
+
+
+def build_model(n_items, settings=None, method="RandInit", *args, **kwargs):
+    from llmrec.training import build_model as build
+
+    return build(n_items, complete(settings, method), method, *args, **kwargs)
+
+
+def run_experiment(data_dir, settings, *args, **kwargs):
+    """``llmrec.experiment.run`` with ``settings`` completed (method, id, diagnostics)."""
+    from llmrec import experiment
+
+    method = settings.get("method", "RandInit")
+    full = complete({"method_id": method, **settings}, method)
+    full["diagnostics"] = diagnostics_settings(**settings.get("diagnostics", {}))
+    return experiment.run(data_dir, full, *args, **kwargs)

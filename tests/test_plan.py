@@ -196,3 +196,30 @@ def test_a_new_baseline_needs_only_its_module_and_its_section(example_baseline, 
     vectors = np.random.default_rng(0).normal(size=(20, 12)).astype(np.float32)
     model = build_model(20, job.settings, EXAMPLE, {"item_vectors": vectors})
     assert model.item_embedding.item_vectors().shape == (20, job.settings["hidden_size"])
+
+
+def test_a_recpca_output_asked_for_by_name_gets_what_its_name_says():
+    plan = make_plan()
+    named = plan.job_settings("results/recpca/x/llm2rec-smollm2/d4_alpha0.25_K3_trace_normalized~window=2.npy")
+    assert named == {
+        "d": 4, "alpha": 0.25, "K": 3, "recpca_form": "trace_normalized", "window": 2, "k_mode": "topk",
+        "laplacian": "sym", "pre_l2norm": True, "center": True,
+    }  # fmt: skip
+    with pytest.raises(PlanError, match="not an output"):
+        plan.job_settings("results/llm_esr/x/minilm/similar_users.npy")
+
+
+def test_layers_point_down():
+    """The methods load without the trainer; no method module imports its package."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    code = "import sys; import llmrec.methods; print('llmrec.training.trainer' in sys.modules)"
+    env_path = str(ROOT / "workflow" / "lib")
+    out = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {env_path!r}); {code}"],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert out.stdout.strip() == "False"
+    for module in (ROOT / "workflow/lib/llmrec/methods").glob("*.py"):
+        assert "from . import register" not in module.read_text(), module.name

@@ -27,7 +27,7 @@ from llmrec.methods.context import MethodContext
 from llmrec.report.aggregate import cost_per_run
 from llmrec.report.collect import Cell
 from llmrec.training import state as state_io
-from llmrec.training import train_and_evaluate
+from helpers import complete, run_experiment, train_and_evaluate
 from test_llm_finetune import write_processed
 from test_training import BASE, tiny_data
 
@@ -332,7 +332,7 @@ def test_methods_refuse_degenerate_vector_files(tmp_path, method):
 
     path = tmp_path / "vectors.npy"
     np.save(path, np.zeros((12, 8), np.float32))
-    ctx = MethodContext(method, 12, 8, {"null_dim": 4}, {"item_vectors": str(path)}, data=None)
+    ctx = MethodContext(method, 12, 8, complete({"null_dim": 4}, method), {"item_vectors": str(path)}, data=None)
     with pytest.raises(DegenerateVectorsError) as info:
         methods.get(method)(ctx)
     assert f"{method}: inputs['item_vectors'] ({path}): degenerate item vectors" in str(info.value)
@@ -444,7 +444,7 @@ def test_every_run_records_the_digests_of_what_it_consumed(tmp_path):
                ("metrics", "history", "settings", "initial_norms", "test_ranks", "item_vectors")}  # fmt: skip
     settings = {**BASE, "epochs": 1, "method": "TF-LLMER", "dataset": "toy", "backbone": "SASRec",
                 "max_len": 4, "diagnostics": {"rho_sample_size": 4, "rho_hard_negatives": 2}}  # fmt: skip
-    experiment.run(data_dir, settings, {"item_vectors": str(x)}, tmp_path / "state", outputs)
+    run_experiment(data_dir, settings, {"item_vectors": str(x)}, tmp_path / "state", outputs)
     recorded = json.loads(Path(outputs["settings"]).read_text())
     assert recorded["inputs"]["item_vectors"] == {"path": str(x), "sha256": provenance.file_sha256(x)}
     for name in ("interactions.tsv", "items.tsv", "summary.json"):

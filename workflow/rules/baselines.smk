@@ -24,7 +24,7 @@ rule similar_users:
         runtime=wall_time(120),
     params:
         spec=lambda wc: config["models"][wc.model]["spec"],
-        settings=job_settings,
+        settings=job_settings("similar_users"),
         encode=config["encode"],
     script:
         "../scripts/similar_users.py"
@@ -45,6 +45,6 @@ rule random_features:
         mem_mb=8000,
         runtime=wall_time(30),
     params:
-        seed=random_seed,
+        seed=job_settings("random_features", "seed"),
     script:
         "../scripts/random_features.py"

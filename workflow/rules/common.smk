@@ -150,13 +150,17 @@ def run_settings(wildcards):
     return planned_run(wildcards).settings
 
 
-def job_settings(wildcards, output):
-    """Exactly the keys an upstream job (rec_pca, similar_users, ...) reads."""
-    return PLAN.job_settings(output[0])
+def job_settings(rule, key=None):
+    """A params function: exactly the keys the upstream job of `rule` (rec_pca, ...) reads,
+    by its first output. From the wildcards alone (not `output`), so that Snakemake's
+    params trigger tracks them."""
 
+    def settings(wildcards):
+        path = expand(getattr(rules, rule).output[0], **wildcards)[0]
+        found = PLAN.job_settings(path)
+        return found if key is None else found[key]
 
-def random_seed(wildcards, output):
-    return PLAN.job_settings(output[0])["seed"]
+    return settings
 
 
 # ---- report outputs (workflow/rules/report.smk)

@@ -27,6 +27,6 @@ rule rec_pca:
         mem_mb=lambda wc, attempt: 24000 * attempt,
         runtime=wall_time(60),
     params:
-        settings=job_settings,
+        settings=job_settings("rec_pca"),
     script:
         "../scripts/rec_pca.py"

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .config import finetune_section
 from .methods import registry
 
 RUNS_ROOT = "results/runs"
@@ -46,6 +47,12 @@ RECPCA_GRAPH_KEYS = ("k_mode", "window", "laplacian")
 RECPCA_INPUT_KEYS = ("pre_l2norm", "center")
 
 
+RECPCA_NAME = re.compile(
+    rf"results/recpca/[^/]+/[^/]+/d(?P<d>\d+)_alpha(?P<alpha>{NUMBER})_K(?P<K>\d+)"
+    rf"(?P<form>_trace_normalized)?(?P<variant>(~{KEY}={VALUE})*)\.(npy|json)"
+)
+
+
 class PlanError(ValueError):
     """The configuration asks for something the plan cannot give (names the key)."""
 
@@ -58,6 +65,19 @@ def format_value(value: Any) -> str:
     if value is None:
         return "null"
     return str(value)
+
+
+def parse_value(text: str, like: Any) -> Any:
+    """A value of a file name back, typed like the configured value ``like``."""
+    if text == "null":
+        return None
+    if isinstance(like, bool):
+        return text == "true"
+    if isinstance(like, int):
+        return int(text)
+    if isinstance(like, float):
+        return float(text)
+    return text
 
 
 def deep_merged(base: Mapping, override: Mapping | None) -> dict:
@@ -379,11 +399,24 @@ class Plan:
 
     def job_settings(self, path: str) -> dict[str, Any]:
         """The settings of the upstream job (rec_pca, random_features, similar_users) that
-        writes ``path``: exactly the keys it reads."""
-        try:
-            return self._upstream[str(path)]["settings"]
-        except KeyError:
-            raise PlanError(f"{path} is not an output that any planned run needs") from None
+        writes ``path``: exactly the keys it reads. A Rec-PCA output no run needs (asked
+        for by name) has the settings its name says, the configured ones elsewhere."""
+        path = str(path)
+        if path in self._upstream:
+            return self._upstream[path]["settings"]
+        named = RECPCA_NAME.fullmatch(path)
+        if named is None:
+            raise PlanError(f"{path} is not an output that any planned run needs")
+        settings = {k: self.config["tf_llmer"][k] for k in RECPCA_GRAPH_KEYS + RECPCA_INPUT_KEYS}
+        for key, text in re.findall(f"~({KEY})=({VALUE})", named["variant"]):
+            settings[key] = parse_value(text, settings.get(key))
+        alpha = float(named["alpha"])
+        job = {"d": int(named["d"]), **{k: settings[k] for k in RECPCA_INPUT_KEYS}}
+        if alpha == 0:
+            return {**job, "alpha": 0, "K": 0, "recpca_form": "raw"}
+        form = (named["form"] or "_raw")[1:]
+        return {**job, "alpha": alpha, "K": int(named["K"]), "recpca_form": form,
+                **{k: settings[k] for k in RECPCA_GRAPH_KEYS}}  # fmt: skip
 
     def upstream(self, path: str) -> dict[str, Any]:
         return self._upstream[str(path)]
@@ -412,8 +445,7 @@ class Plan:
     def finetune_settings(self, section: str) -> dict[str, Any]:
         """The llm2rec / llmemb fine-tuning settings: the section (the originals' values,
         without LLMEmb's ``rat``, which its runs read) with the experiment's overrides."""
-        base = {k: v for k, v in self.config[section].items() if k != "rat"}
-        return deep_merged(base, self.exp.get(section))
+        return deep_merged(finetune_section(self.config, section), self.exp.get(section))
 
     def fetch_targets(self, hub_cache: str) -> list[str]:
         """Everything the experiment needs from outside (the `fetch` target, for the login
@@ -448,6 +480,17 @@ class Plan:
             # Rec-PCA: the formulation's suffix (empty for raw), then keys its name does not carry
             "variant": f"(_trace_normalized)?(~{KEY}={VALUE})*",
         }
+
+
+def standalone_settings(config: Mapping[str, Any], backbone: str, method: str = "RandInit", seed: int = 0) -> dict:
+    """What a run of ``method`` on ``backbone`` reads without any experiment's overrides
+    (``training``, the backbone's entry, the method's run keys): what the standalone
+    tools (tools/seed_sweep.py, tools/benchmark_backbones.py) measure."""
+    config = copy.deepcopy(dict(config))
+    config["experiments"][config["experiment"]].update(methods=[method], backbones=[backbone], seeds=[seed], sweeps={})
+    plan = Plan(config)
+    job = plan.runs()[0]
+    return {**job.settings, **plan.training_settings(backbone, experiment_overrides=False)}
 
 
 def _sortable(values, default) -> bool:

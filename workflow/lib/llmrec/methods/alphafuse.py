@@ -71,17 +71,17 @@ def build(ctx: MethodContext) -> ItemEmbedding:
     semantic, eigenvalues = semantic_decomposition(
         ctx.vectors(),
         hidden_size,
-        scale=float(settings.get("embedding_scale", 40.0)),
-        standardize=bool(settings.get("standardize", True)),
+        scale=float(settings["embedding_scale"]),
+        standardize=bool(settings["standardize"]),
     )
-    k = null_dimension(eigenvalues, settings.get("null_dim", hidden_size // 2), settings.get("null_threshold"))
-    if settings.get("cover", False):
+    k = null_dimension(eigenvalues, settings["null_dim"], settings["null_threshold"])
+    if settings["cover"]:
         semantic[:, hidden_size - k :] = 0.0
     return ctx.item_embedding(
         mode="frozen_plus_trainable",
         vectors=torch.from_numpy(semantic),
         trainable_dim=k,
-        init=settings.get("id_init", "zeros"),
+        init=settings["id_init"],
         init_std=1.0,  # the original's "normal" ID init is N(0, 1)
-        **similarity_options(settings.get("similarity", "cosine"), settings.get("tau", 0.07)),
+        **similarity_options(settings["similarity"], settings["tau"]),
     )

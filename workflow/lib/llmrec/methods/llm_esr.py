@@ -31,7 +31,7 @@ from torch import nn
 from ..backbones.item_embedding import ItemEmbedding
 from ..backbones.layers import attention_bias, init_xavier
 from ..recpca import rec_pca
-from ..training.batching import pad_left
+from ..data.processed import pad_left
 from .registry import register
 from .context import MethodContext
 from .wrapping import WrappedBackbone
@@ -160,7 +160,7 @@ def wrap(backbone, ctx: MethodContext) -> DualView:
     )
     if data is None:
         raise ValueError("LLM-ESR needs the dataset (its users' training sequences)")
-    k = int(settings.get("similar_users", 10))
+    k = int(settings["similar_users"])
     similar = ctx.array("similar_users", data.n_users)
     if similar.shape[1] < k:
         raise ValueError(f"LLM-ESR: {ctx.inputs['similar_users']} holds {similar.shape[1]} similar users, need {k}")
@@ -168,11 +168,11 @@ def wrap(backbone, ctx: MethodContext) -> DualView:
     model = DualView(
         backbone,
         llm_view,
-        cross_attention=bool(settings.get("cross_attention", True)),
-        cross_heads=int(settings.get("cross_heads", 2)),
+        cross_attention=bool(settings["cross_attention"]),
+        cross_heads=int(settings["cross_heads"]),
         similar_users=torch.as_tensor(similar[:, :k], dtype=torch.int64),
         user_histories=torch.from_numpy(histories),
-        distill_weight=float(settings.get("distill_weight", 0.1)),
+        distill_weight=float(settings["distill_weight"]),
     )
     for module in (llm_view.adapter, model.llm_to_id, model.id_to_llm):
         if module is not None:

@@ -47,8 +47,8 @@ def wrap(backbone, ctx: MethodContext) -> AlignedToPretrained:
     return AlignedToPretrained(
         backbone,
         torch.from_numpy(pretrained),
-        float(settings.get("align_weight", 0.01)),
-        float(settings.get("align_tau", 2.0)),
+        float(settings["align_weight"]),
+        float(settings["align_tau"]),
     )
 
 

@@ -74,14 +74,14 @@ def inputs(need, settings) -> dict[str, str]:
 )
 def build(ctx: MethodContext) -> ItemEmbedding:
     vectors, settings = ctx.vectors(), ctx.settings
-    selection = settings.get("selection", "var")
+    selection = settings["selection"]
     counts = training_item_counts(ctx.data) if (selection == "var" and ctx.data is not None) else None
     index = select_dimensions(
         vectors,
         ctx.hidden_size,
         selection,
-        seed=int(settings.get("seed", 0)),
+        seed=int(settings["seed"]),
         item_counts=counts,
-        popular_fraction=float(settings.get("popular_fraction", 0.2)),
+        popular_fraction=float(settings["popular_fraction"]),
     )
     return ctx.item_embedding(mode="trainable", vectors=torch.from_numpy(vectors[:, index]))

@@ -14,5 +14,5 @@ from .context import MethodContext
 @register("RandInit")  # no section, no inputs: the plain ID table
 def build(ctx: MethodContext) -> ItemEmbedding:
     return ctx.item_embedding(
-        mode="trainable", init=ctx.settings.get("init", "normal"), init_std=ctx.settings.get("init_std", 0.02)
+        mode="trainable", init=ctx.settings.get("init", "normal"), init_std=ctx.settings["init_std"]
     )

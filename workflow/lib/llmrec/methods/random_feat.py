@@ -58,7 +58,7 @@ def inputs(need, settings) -> dict[str, str]:
 
 @register("RandomFeat", section="random_feat", run_keys=run_settings, inputs=inputs)
 def build(ctx: MethodContext) -> ItemEmbedding:
-    path = ctx.settings.get("feature_path", "tf_llmer")
+    path = ctx.settings["feature_path"]
     if path == "tf_llmer":
         return _through_tf_llmer(ctx)
     if path == "adapter":

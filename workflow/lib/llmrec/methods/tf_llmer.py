@@ -56,10 +56,10 @@ def table_builder(normalize: bool):
             mode="trainable",
             vectors=torch.from_numpy(ctx.vectors()),  # the Rec-PCA (or PCA) output
             normalize=normalize,
-            tau=float(settings.get("tau", 1.0)) if normalize else 1.0,
-            normalize_h=bool(settings.get("normalize_h", False)) and normalize,
+            tau=float(settings["tau"]) if normalize else 1.0,
+            normalize_h=bool(settings["normalize_h"]) and normalize,
         )
-        if settings.get("freeze_item_emb", False):
+        if settings["freeze_item_emb"]:
             emb.weight.requires_grad_(False)
         return emb
 

@@ -51,11 +51,11 @@ def inputs(need, settings) -> dict[str, str]:
 def build(ctx: MethodContext) -> ItemEmbedding:
     settings = ctx.settings
     whitened = zca_whiten(
-        ctx.vectors(), int(settings.get("whitening_groups", 1)), float(settings.get("whitening_eps", 1e-5))
+        ctx.vectors(), int(settings["whitening_groups"]), float(settings["whitening_eps"])
     )
     return ctx.item_embedding(
         mode="adapter",
         vectors=torch.from_numpy(whitened),
-        adapter=settings.get("adapter", "linear"),
-        **similarity_options(settings.get("similarity", "cosine"), settings.get("tau", 0.07)),
+        adapter=settings["adapter"],
+        **similarity_options(settings["similarity"], settings["tau"]),
     )
