@@ -135,6 +135,7 @@ class _Request(registry.Needs):
         self.plan, self.dataset, self.seed, self.record = plan, dataset, seed, record
         self.text_model: str | None = None
         self.recpca_of: str | None = None
+        self.mimics: str | None = None
         self.upstream: dict[str, dict] = {}
 
     def model(self, encoder: str) -> str:
@@ -150,6 +151,7 @@ class _Request(registry.Needs):
 
     def random_reps(self, name: str, seed: int) -> str:
         random = f"random-{name}"
+        self.mimics = name
         self._upstream("random_features", self.reps(random), {"seed": int(seed)}, reps=name)
         return random
 
@@ -354,12 +356,12 @@ class Plan:
             "settings": own,  # the method's section, with the sweep point's override
             "upstream": {path: job["settings"] for path, job in need.upstream.items()},
         }
-        if need.text_model is not None:
+        if need.recpca_of is not None:  # a reduction of X: the report names X (the LLM vectors)
+            out["llm"] = need.mimics or need.recpca_of
+        elif need.text_model is not None:
             out["text_model"] = need.text_model
             if spec.substitutes:
                 out["substitutions"] = {"text_encoder": f"{need.text_model} instead of {spec.substitutes}"}
-        if need.recpca_of is not None:
-            out["llm"] = need.recpca_of
         return out
 
     def run(self, dataset: str, backbone: str, method_id: str, seed: int | str) -> RunJob:
