@@ -40,7 +40,7 @@ rule all:
     default_target: True
     input:
         dataset_stats=DATASET_STATS_TABLES,
-        runs=run_targets(implemented_only=True),
+        runs=PLAN.run_targets(),
         paper_outputs=paper_outputs(),
 
 
@@ -51,10 +51,10 @@ rule data:
 
 
 rule grid:
-    """The full planned grid, including methods whose implementation is pending."""
+    """Every run of the grid (methods and sweep points), without the report."""
     input:
         dataset_stats=DATASET_STATS_TABLES,
-        runs=run_targets(implemented_only=False),
+        runs=PLAN.run_targets(),
 
 
 rule fetch:

@@ -71,6 +71,19 @@ def workdir(tmp_path: Path) -> Path:
     return copy_workflow(tmp_path)
 
 
+#: modules whose every test runs the workflow (snakemake) or a model end to end
+WORKFLOW_MODULES = {"test_workflow", "test_train_workflow", "test_data_workflow", "test_slurm_profile",
+                    "test_slurm_cluster", "test_llm_finetune", "test_encoders", "test_tools"}  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the slow tests `workflow` (a snakemake run, a model end to end), the others
+    `unit`, so that `make test-unit` (-m unit) runs the fast part alone."""
+    for item in items:
+        slow = item.module.__name__ in WORKFLOW_MODULES or "workdir" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.workflow if slow else pytest.mark.unit)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Say plainly whether the real-SLURM rehearsal, left out of plain pytest, can run here."""
     if "slurm" in (config.getoption("markexpr") or "").replace("not slurm", ""):

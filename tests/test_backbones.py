@@ -12,7 +12,7 @@ from llmrec import backbones, methods
 from llmrec.backbones import BERT4Rec, GRU4Rec, ItemEmbedding, SASRec
 from llmrec.backbones.layers import dropout
 from llmrec.data.processed import SequenceData
-from llmrec.training import train_and_evaluate
+from helpers import complete, train_and_evaluate
 
 
 N_ITEMS, HIDDEN, MAX_LEN = 30, 16, 8
@@ -21,8 +21,9 @@ SETTINGS = {"hidden_size": HIDDEN, "max_len": MAX_LEN, "n_heads": 2, "inner_size
 
 def make(backbone_cls, **overrides):
     torch.manual_seed(0)
-    table = methods.get("RandInit")(MethodContext("RandInit", N_ITEMS, HIDDEN, mask_token=backbone_cls.needs_mask_token))
-    return backbone_cls(table, {**SETTINGS, **overrides})
+    settings = complete({**SETTINGS, "backbone": backbone_cls.__name__, **overrides})
+    table = methods.get("RandInit")(MethodContext("RandInit", N_ITEMS, HIDDEN, settings, mask_token=backbone_cls.needs_mask_token))
+    return backbone_cls(table, settings)
 
 
 def left_padded(rows: list[list[int]], width: int) -> torch.Tensor:
@@ -105,7 +106,7 @@ def test_bert4rec_masking():
 
 def test_bert4rec_requires_mask_row():
     with pytest.raises(ValueError, match="mask_token"):
-        BERT4Rec(ItemEmbedding(N_ITEMS, HIDDEN), SETTINGS)
+        BERT4Rec(ItemEmbedding(N_ITEMS, HIDDEN), complete({**SETTINGS, "backbone": "BERT4Rec"}))
 
 
 def test_causal_training_pairs():

@@ -13,12 +13,12 @@ from llmrec import similar_users
 from llmrec.data.preprocess import item_title
 from llmrec.data.processed import SequenceData
 from llmrec.methods import alphafuse, llminit, random_feat, whitenrec
-from llmrec.training import build_model, resolve_settings
+from helpers import build_model, complete
 from llmrec.training.trainer import make_optimizer, train_one_epoch, training_rows
 
 N_ITEMS, N_USERS, D_TEXT, HIDDEN = 40, 24, 20, 8
 BASE = {"hidden_size": HIDDEN, "max_len": 8, "n_heads": 2, "inner_size": 16, "batch_size": 8,
-        "dropout": 0.1, "seed": 3, "device": DEVICE}  # fmt: skip
+        "dropout": 0.1, "seed": 3, "device": DEVICE, "null_dim": HIDDEN // 2}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ TRAINABILITY = {
 @pytest.mark.parametrize("backbone", ["SASRec", "GRU4Rec", "BERT4Rec"])
 @pytest.mark.parametrize("method", sorted(TRAINABILITY))
 def test_item_table_shape_and_trainability(method, backbone, data, text_vectors):
-    settings = resolve_settings({**BASE, "backbone": backbone, "similar_users": 3})
+    settings = complete({**BASE, "backbone": backbone, "similar_users": 3}, method)
     model = build_model(N_ITEMS, settings, method, inputs_for(method, text_vectors, data), data).to(DEVICE)
     table = model.item_embedding.table()
     width = 2 * HIDDEN if method == "LLM-ESR" else HIDDEN
@@ -118,7 +118,7 @@ def test_alphafuse_frozen_part_spans_the_top_directions(text_vectors):
 
 
 def test_alphafuse_learns_only_the_null_coordinates(data, text_vectors):
-    settings = resolve_settings({**BASE, "backbone": "SASRec", "null_dim": 3})
+    settings = complete({**BASE, "backbone": "SASRec", "null_dim": 3}, "AlphaFuse")
     model = build_model(N_ITEMS, settings, "AlphaFuse", {"item_vectors": text_vectors}, data)
     emb = model.item_embedding  # scores as its InfoNCE loss: cosine / 0.07
     assert emb.normalize and emb.normalize_h and emb.tau == 0.07

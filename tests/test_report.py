@@ -130,6 +130,7 @@ def built(tmp_path_factory):
         target="TF-LLMER",
         baselines=MAIN[:-1],
         pending=[NO_RUNS],
+        substitutions={"LLM-ESR": {"text_encoder": "all-MiniLM-L6-v2 instead of ada-002"}},
         benchmarks=BENCHMARKS,
         settings=SETTINGS,
         outputs=outputs,
@@ -318,7 +319,7 @@ def test_report_rules_and_html_report(workdir: Path):
         backbones=BACKBONES,
         seeds=SEEDS,
         methods=["RandInit", "TF-LLMER", *ABLATIONS],
-        sweeps={"alpha": [0.3], "K": [3]},
+        sweeps={"TF-LLMER": {"alpha": [0.3], "K": [3]}},
     )
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     build_results(workdir)

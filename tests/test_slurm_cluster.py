@@ -154,7 +154,7 @@ def rehearsal_config(server) -> dict:
             "datasets": ["yelp", "sports"],
             "backbones": ["SASRec"],
             "seeds": [0],
-            "sweeps": {"alpha": [0.0], "K": []},  # one sweep runs sweep_figure
+            "sweeps": {"TF-LLMER": {"alpha": [0.0], "K": []}},  # one sweep runs sweep_figure
             "training": {"epochs": 2, "patience": 2, "batch_size": 32},
             "llm2rec": {"csft": {**few, "micro_batch_size": 2, "warmup": 0}, "mntp": few,
                         "simcse": {**few, "warmup": 0}, "encode": {"batch_size": 8}},

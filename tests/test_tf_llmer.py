@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from helpers import build_model, complete, diagnostics_settings, recpca_settings, run_experiment
 from llmrec.methods.context import MethodContext
 from llmrec import diagnostics, experiment, graph, methods, recpca
 from llmrec.data import preprocess, processed
@@ -44,7 +45,7 @@ def test_rec_pca_graph_never_sees_validation_or_test_items(tiny_data, monkeypatc
 
     monkeypatch.setattr(graph, "build_graph", spy)
     x = np.random.default_rng(1).normal(size=(data.n_items, 16))
-    recpca.reduce_for_dataset(data.train_sequences(), data.n_items, x, 8, 0.5, {"K": 3})
+    recpca.reduce_for_dataset(data.train_sequences(), data.n_items, x, 8, 0.5, recpca_settings(K=3))
     assert seen == [list(s[:-2]) for s in data.sequences]
 
 
@@ -53,7 +54,7 @@ def test_rec_pca_graph_never_sees_validation_or_test_items(tiny_data, monkeypatc
                                               ("TF-LLMER-wo-both", False)])
 def test_variants_initialise_from_the_reduced_vectors(name, normalized):
     z = np.random.default_rng(2).normal(size=(10, 8)).astype(np.float32) * 3
-    emb = methods.get(name)(MethodContext(name, 10, 8, {"tau": 1.0}, {"item_vectors": z}))
+    emb = methods.get(name)(MethodContext(name, 10, 8, complete({"tau": 1.0}, name), {"item_vectors": z}))
     assert torch.allclose(emb.weight.detach(), torch.from_numpy(z))
     norms = emb.item_vectors().norm(dim=1)
     assert torch.allclose(norms, torch.ones(10), atol=1e-6) == normalized
@@ -66,13 +67,11 @@ def test_tf_llmer_needs_item_vectors():
 
 
 def test_epoch_diagnostics_on_a_model(tiny_data):
-    from llmrec.training import build_model, resolve_settings
-
     data = processed.load(tiny_data)
-    settings = resolve_settings({"backbone": "SASRec", "hidden_size": 8, "max_len": 10})
+    settings = complete({"backbone": "SASRec", "hidden_size": 8, "max_len": 10}, "TF-LLMER")
     z = np.random.default_rng(3).normal(size=(data.n_items, 8)).astype(np.float32)
     model = build_model(data.n_items, settings, "TF-LLMER", {"item_vectors": z})
-    lap = experiment.training_graph_laplacian(data, experiment.DIAGNOSTICS)
+    lap = experiment.training_graph_laplacian(data, diagnostics_settings())
     hook = diagnostics.EpochDiagnostics(data.train_sequences(), data.n_items, sample_size=32,
                                         hard_negatives=5, laplacian=lap)
     out = hook(model, 1)
@@ -89,7 +88,7 @@ def test_one_cell_end_to_end(tiny_data, tmp_path, method):
     if method == "TF-LLMER":
         x = np.random.default_rng(4).normal(size=(data.n_items, 24))
         proj, _ = recpca.reduce_for_dataset(data.train_sequences(), data.n_items, x, 8, 0.5,
-                                            {"K": 3})
+                                            recpca_settings(K=3))
         np.save(tmp_path / "z.npy", proj.z)
         inputs = {"item_vectors": str(tmp_path / "z.npy")}
     outputs = {k: str(tmp_path / f"{k}.{ext}") for k, ext in
@@ -98,7 +97,7 @@ def test_one_cell_end_to_end(tiny_data, tmp_path, method):
     settings = {"backbone": "GRU4Rec", "method": method, "dataset": "tiny", "seed": 0,
                 "hidden_size": 8, "max_len": 10, "epochs": 3, "patience": 3,
                 "diagnostics": {"rho_sample_size": 16, "rho_hard_negatives": 4}}
-    record = experiment.run(tiny_data, settings, inputs, tmp_path / "state", outputs)
+    record = run_experiment(tiny_data, settings, inputs, tmp_path / "state", outputs)
     saved = json.loads(open(outputs["metrics"]).read())
     assert saved == json.loads(json.dumps(record))
     assert 0 <= saved["test"]["ndcg@10"] <= 1 and saved["epochs_run"] == 3

@@ -1,4 +1,4 @@
-"""The measurement tools under workflow/scripts: seed_sweep.py reports what the library's
+"""The measurement tools under tools/: seed_sweep.py reports what the library's
 training gives for the workflow's settings, and benchmark_finetune.py runs every
 fine-tuning stage and projects the configured step counts."""
 
@@ -17,7 +17,7 @@ from llmrec.data import processed
 from llmrec.training import train_and_evaluate
 from test_llm_finetune import load_smollm2_tokenizer, write_processed
 
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+sys.path.insert(0, str(ROOT / "tools"))
 import benchmark_finetune  # noqa: E402
 import seed_sweep  # noqa: E402
 

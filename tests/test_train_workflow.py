@@ -22,7 +22,7 @@ def tiny_config(workdir: Path, **experiment) -> None:
             "datasets": ["toy"],
             "methods": ["RandInit", "TF-LLMER"],
             "llm": "minilm",
-            "sweeps": {"alpha": [], "K": [3]},
+            "sweeps": {"TF-LLMER": {"K": [3]}},
             "training": {},
             **experiment,
         }
@@ -57,7 +57,8 @@ def test_tiny_grid_trains_and_evaluates_every_cell(workdir: Path):
     sweep = json.loads(
         (workdir / "results/runs/toy/SASRec/TF-LLMER~K=3/seed0/settings.json").read_text()
     )
-    assert sweep["K"] == 3 and sweep["method_inputs"]["item_vectors"].endswith("alpha0.5_K3.npy")
+    # K configures Rec-PCA, not the run: it reaches the run only through its input
+    assert "K" not in sweep and sweep["method_inputs"]["item_vectors"].endswith("alpha0.5_K3.npy")
     x = json.loads((workdir / "results/reps/toy/minilm.json").read_text())
     assert x["n_items"] == 12
     # results/tables/runs.csv: one row per run folder, from what the trainer wrote
@@ -83,15 +84,18 @@ def test_tiny_grid_trains_and_evaluates_every_cell(workdir: Path):
 
 def test_tiny_grid_runs_the_frozen_vector_baselines(workdir: Path):
     methods = ["LLMInit", "LLM-ESR", "AlphaFuse", "WhitenRec", "RandomFeat"]
-    tiny_config(workdir, backbones=["SASRec"], methods=methods, sweeps={"alpha": [], "K": []})
+    tiny_config(workdir, backbones=["SASRec"], methods=methods, sweeps={})
     snakemake("--cores", "2", cwd=workdir)
     for method in methods:
         folder = workdir / "results/runs/toy/SASRec" / method / "seed0"
         record = json.loads((folder / "metrics.json").read_text())
         assert 0 <= record["test"]["ndcg@10"] <= 1
         settings = json.loads((folder / "settings.json").read_text())
-        if method in ("LLM-ESR", "AlphaFuse"):  # the paid services they used, substituted
-            assert "instead of OpenAI" in settings["substitutions"]["text_encoder"]
+        assert "substitutions" not in settings and "text_model" not in settings  # provenance: the report's
+    # the paid services LLM-ESR and AlphaFuse used, substituted: from the plan, in runs.csv
+    table = pd.read_csv(workdir / "results/tables/runs.csv").set_index("method_id")
+    for method in ("LLM-ESR", "AlphaFuse"):
+        assert "instead of OpenAI" in table.loc[method, "substitutions"]
     similar = np.load(workdir / "results/llm_esr/toy/minilm/similar_users.npy")
     assert similar.shape == (30, 5)
     random = np.load(workdir / "results/reps/toy/random-minilm.npy")

@@ -10,7 +10,8 @@ from conftest import DEVICE
 from llmrec.methods.context import MethodContext
 from llmrec import methods, metrics
 from llmrec.data.processed import SequenceData
-from llmrec.training import evaluate, softmax_cross_entropy, train_and_evaluate
+from helpers import complete, train_and_evaluate
+from llmrec.training import evaluate, softmax_cross_entropy
 from llmrec.training.batching import PaddedRows, pad_left, windows
 from llmrec.training.evaluation import EvaluationSet
 from llmrec.training.state import STATE_FILE
@@ -177,7 +178,7 @@ def test_method_registry():
     assert "RandInit" in methods.available()
     with pytest.raises(KeyError, match="available"):
         methods.get("no-such-method")
-    table = methods.get("RandInit")(MethodContext("RandInit", N_ITEMS, 16, {"init": "xavier"}, mask_token=True))
+    table = methods.get("RandInit")(MethodContext("RandInit", N_ITEMS, 16, complete({"init": "xavier"}), mask_token=True))
     assert table.table().shape == (N_ITEMS + 2, 16)
     with pytest.raises(ValueError, match="already registered"):
         methods.register("RandInit")(lambda *a, **k: None)

@@ -27,7 +27,7 @@ from llmrec.methods.context import MethodContext
 from llmrec.report.aggregate import cost_per_run
 from llmrec.report.collect import Cell
 from llmrec.training import state as state_io
-from llmrec.training import train_and_evaluate
+from helpers import complete, run_experiment, train_and_evaluate
 from test_llm_finetune import write_processed
 from test_training import BASE, tiny_data
 
@@ -173,7 +173,7 @@ def test_workflow_refuses_a_duplicate_key_and_a_syntax_error_before_planning(wor
 
 def test_a_sweep_value_in_exponent_notation_plans(workdir):
     config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["experiments"]["embedded"]["sweeps"] = {"alpha": [1.0e-5], "K": []}  # 1e-05
+    config["experiments"]["embedded"]["sweeps"] = {"TF-LLMER": {"alpha": [1.0e-5]}}  # 1e-05
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     target = "results/runs/ml-100k/SASRec/TF-LLMER~alpha=1e-05/seed0/metrics.json"
     result = snakemake("-n", target, cwd=workdir)  # formerly a MissingInputException
@@ -255,7 +255,7 @@ def test_randinit_runs_on_an_atomic_dataset_without_item_file(workdir):
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["datasets"]["toy"] = entry
     config["experiments"]["embedded"].update(datasets=["toy"], backbones=["SASRec"], methods=["RandInit"],
-                                             sweeps={"alpha": [], "K": []}, training={})  # fmt: skip
+                                             sweeps={}, training={})  # fmt: skip
     config["training"].update(hidden_size=8, max_len=6, epochs=1, patience=1, batch_size=16)
     config["diagnostics"].update(rho_sample_size=8, rho_hard_negatives=3)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -332,7 +332,7 @@ def test_methods_refuse_degenerate_vector_files(tmp_path, method):
 
     path = tmp_path / "vectors.npy"
     np.save(path, np.zeros((12, 8), np.float32))
-    ctx = MethodContext(method, 12, 8, {"null_dim": 4}, {"item_vectors": str(path)}, data=None)
+    ctx = MethodContext(method, 12, 8, complete({"null_dim": 4}, method), {"item_vectors": str(path)}, data=None)
     with pytest.raises(DegenerateVectorsError) as info:
         methods.get(method)(ctx)
     assert f"{method}: inputs['item_vectors'] ({path}): degenerate item vectors" in str(info.value)
@@ -444,7 +444,7 @@ def test_every_run_records_the_digests_of_what_it_consumed(tmp_path):
                ("metrics", "history", "settings", "initial_norms", "test_ranks", "item_vectors")}  # fmt: skip
     settings = {**BASE, "epochs": 1, "method": "TF-LLMER", "dataset": "toy", "backbone": "SASRec",
                 "max_len": 4, "diagnostics": {"rho_sample_size": 4, "rho_hard_negatives": 2}}  # fmt: skip
-    experiment.run(data_dir, settings, {"item_vectors": str(x)}, tmp_path / "state", outputs)
+    run_experiment(data_dir, settings, {"item_vectors": str(x)}, tmp_path / "state", outputs)
     recorded = json.loads(Path(outputs["settings"]).read_text())
     assert recorded["inputs"]["item_vectors"] == {"path": str(x), "sha256": provenance.file_sha256(x)}
     for name in ("interactions.tsv", "items.tsv", "summary.json"):
@@ -515,7 +515,7 @@ def test_changed_upstream_vectors_retrain_and_a_forced_rerun_retrains(workdir):
     run from an empty results/state gives; --forcerun train retrains a finished run."""
     from test_train_workflow import tiny_config
 
-    tiny_config(workdir, backbones=["SASRec"], methods=["TF-LLMER"], sweeps={"alpha": [], "K": []})
+    tiny_config(workdir, backbones=["SASRec"], methods=["TF-LLMER"], sweeps={})
     run = workdir / "results/runs/toy/SASRec/TF-LLMER/seed0"
     TARGET = "results/runs/toy/SASRec/TF-LLMER/seed0/metrics.json"
     log = workdir / "logs/train/toy/SASRec/TF-LLMER/seed0.log"

@@ -21,7 +21,7 @@ def grid_size(experiment: str) -> int:
     exp = config["experiments"][experiment]
     sweeps = sum(
         1
-        for param, values in exp["sweeps"].items()
+        for param, values in exp["sweeps"]["TF-LLMER"].items()
         for v in values
         if v != config["tf_llmer"][param]
     )

@@ -1,9 +1,9 @@
-# What the baselines need besides item vectors: LLM-ESR's similar users, and the random
-# features of the RandomFeat control.
+# What some methods need besides item vectors: similar users (from user texts), and
+# random features (a control). Their settings: what the plan gives each output.
 
 
 rule similar_users:
-    """LLM-ESR: each user's training-history text -> vector -> most similar users."""
+    """Each user's training-history text -> vector -> most similar users."""
     input:
         unpack(encode_inputs),
         interactions="results/data/{dataset}/interactions.tsv",
@@ -24,14 +24,14 @@ rule similar_users:
         runtime=wall_time(120),
     params:
         spec=lambda wc: config["models"][wc.model]["spec"],
-        settings=config["llm_esr"],
+        settings=job_settings("similar_users"),
         encode=config["encode"],
     script:
         "../scripts/similar_users.py"
 
 
 rule random_features:
-    """RandomFeat: Gaussian vectors with the shape and norms of an item representation."""
+    """Gaussian vectors with the shape and norms of an item representation."""
     input:
         vectors="results/reps/{dataset}/{reps}.npy",
     output:
@@ -45,6 +45,6 @@ rule random_features:
         mem_mb=8000,
         runtime=wall_time(30),
     params:
-        seed=config["random_feat"]["feature_seed"],
+        seed=job_settings("random_features", "seed"),
     script:
         "../scripts/random_features.py"

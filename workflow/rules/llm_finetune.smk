@@ -15,7 +15,7 @@ rule llm2rec_csft:
         "logs/llm2rec/{dataset}/{model}/csft.log",
     benchmark:
         "benchmarks/llm2rec/{dataset}/{model}-csft.tsv"
-    # TF-LLMER's X: the runs of 9 methods wait for this chain, so it goes first
+    # the Rec-PCA methods' X: most runs wait for this chain, so it goes first
     priority: 10
     conda:
         "../../envs/llmrec.yaml"
@@ -45,7 +45,7 @@ rule llm2rec_mntp:
         "logs/llm2rec/{dataset}/{model}/mntp.log",
     benchmark:
         "benchmarks/llm2rec/{dataset}/{model}-mntp.tsv"
-    # TF-LLMER's X: the runs of 9 methods wait for this chain, so it goes first
+    # the Rec-PCA methods' X: most runs wait for this chain, so it goes first
     priority: 10
     conda:
         "../../envs/llmrec.yaml"
@@ -74,7 +74,7 @@ rule llm2rec_simcse:
         "logs/llm2rec/{dataset}/{model}/simcse.log",
     benchmark:
         "benchmarks/llm2rec/{dataset}/{model}-simcse.tsv"
-    # TF-LLMER's X: the runs of 9 methods wait for this chain, so it goes first
+    # the Rec-PCA methods' X: most runs wait for this chain, so it goes first
     priority: 10
     conda:
         "../../envs/llmrec.yaml"
@@ -104,7 +104,7 @@ rule llm2rec_encode:
         "logs/llm2rec/{dataset}/{model}/encode.log",
     benchmark:
         "benchmarks/llm2rec/{dataset}/{model}-encode.tsv"
-    # TF-LLMER's X: the runs of 9 methods wait for this chain, so it goes first
+    # the Rec-PCA methods' X: most runs wait for this chain, so it goes first
     priority: 10
     conda:
         "../../envs/llmrec.yaml"

@@ -1,12 +1,13 @@
 # The paper's tables and figures from the per-run result folders, each marked for
-# `snakemake --report report.html`. Input and parameter functions, the figure list and
-# the partial mode (`--config partial=true`) are in common.smk, "report outputs".
+# `snakemake --report report.html`. What each reads and draws: REPORT
+# (workflow/lib/llmrec/report/outputs.py); the partial mode (`--config partial=true`):
+# common.smk, "report outputs".
 
 
 rule paper_tables:
     """Main results, ablation, significance and cost tables (csv, md, tex)."""
     input:
-        metrics=run_files(METHODS, "metrics.json"),
+        metrics=run_files(REPORT.methods, "metrics.json"),
     output:
         main_csv=report(
             "results/tables/main_results.csv",
@@ -45,14 +46,14 @@ rule paper_tables:
         runtime=wall_time(30),
     params:
         runs_root=lambda wc: RUNS_ROOT,
-        cells=planned_cells(METHODS),
-        main_methods=MAIN_METHODS,
-        ablation_methods=ABLATION_METHODS,
-        target=TARGET_METHOD,
-        baselines=BASELINES,
-        pending=sorted(PENDING_METHODS),
-        benchmarks={m: cost_benchmarks(m) for m in METHODS},
-        settings=REPORT,
+        cells=REPORT.cells(REPORT.methods),
+        main_methods=REPORT.main_methods,
+        ablation_methods=REPORT.ablation_methods,
+        target=REPORT.target,
+        baselines=REPORT.baselines,
+        substitutions=PLAN.substitutions(REPORT.methods),
+        benchmarks=REPORT.benchmarks(),
+        settings=REPORT.settings,
     script:
         "../scripts/make_tables.py"
 
@@ -60,9 +61,9 @@ rule paper_tables:
 rule claims_table:
     """The paper's claims as verdicts (holds / contradicted / inconclusive) per setting."""
     input:
-        metrics=run_files(CLAIM_METHODS, "metrics.json"),
-        histories=run_files(CLAIM_METHODS, "history.csv"),
-        settings=run_files(CLAIM_METHODS, "settings.json"),
+        metrics=run_files(REPORT.claim_methods, "metrics.json"),
+        histories=run_files(REPORT.claim_methods, "history.csv"),
+        settings=run_files(REPORT.claim_methods, "settings.json"),
     output:
         csv=report(
             "results/tables/claims.csv",
@@ -80,9 +81,9 @@ rule claims_table:
         runtime=wall_time(15),
     params:
         runs_root=lambda wc: RUNS_ROOT,
-        cells=planned_cells(CLAIM_METHODS),
-        settings=REPORT,
-        input_note=tf_llmer_input_note(),
+        cells=REPORT.cells(REPORT.claim_methods),
+        settings=REPORT.settings,
+        input_note=REPORT.input_note(),
     script:
         "../scripts/make_claims.py"
 
@@ -90,7 +91,7 @@ rule claims_table:
 rule recpca_alpha_figure:
     """Rec-PCA against alpha per formulation: cosine to PCA, retained variance."""
     input:
-        vectors=lambda wc: f"results/reps/{wc.dataset}/{tf_llmer_source()}.npy",
+        vectors=recpca_alpha_vectors,
         interactions="results/data/{dataset}/interactions.tsv",
         item_table="results/data/{dataset}/items.tsv",
         summary="results/data/{dataset}/summary.json",
@@ -112,10 +113,10 @@ rule recpca_alpha_figure:
         mem_mb=lambda wc, attempt: 24000 * attempt,
         runtime=wall_time(60),
     params:
-        settings=config["tf_llmer"],
+        settings=REPORT.recpca_alpha_settings(),
         d=config["training"]["hidden_size"],
-        alphas=REPORT["recpca_alphas"],
-        dpi=REPORT["dpi"],
+        alphas=REPORT.settings["recpca_alphas"],
+        dpi=REPORT.settings["dpi"],
     script:
         "../scripts/rec_pca_alpha.py"
 
@@ -123,9 +124,9 @@ rule recpca_alpha_figure:
 rule runs_table:
     """One row per finished run: cell, best epoch, epochs, wall time, metrics, settings."""
     input:
-        metrics=run_files(RUN_METHODS, "metrics.json"),
-        histories=run_files(RUN_METHODS, "history.csv"),
-        settings=run_files(RUN_METHODS, "settings.json"),
+        metrics=run_files(REPORT.run_methods, "metrics.json"),
+        histories=run_files(REPORT.run_methods, "history.csv"),
+        settings=run_files(REPORT.run_methods, "settings.json"),
     output:
         csv=report(
             RUNS_TABLE,
@@ -141,7 +142,10 @@ rule runs_table:
         runtime=wall_time(15),
     params:
         runs_root=lambda wc: RUNS_ROOT,
-        cells=planned_cells(RUN_METHODS),
+        cells=REPORT.cells(REPORT.run_methods),
+        # what the runs table shows besides settings.json: models, substitutions, the
+        # upstream jobs' settings (never part of a run's settings)
+        provenance=REPORT.provenance(),
         # the train rule's benchmark: file (job wall time and peak memory)
         benchmark=lambda wc: "benchmarks/train/{dataset}/{backbone}/{method}/seed{seed}.tsv",
     script:
@@ -151,7 +155,7 @@ rule runs_table:
 rule curve_figure:
     """Per-epoch training loss or rho of a set of methods (paper Figs. 1, 5-7, 9-11)."""
     input:
-        histories=lambda wc: run_files(CURVE_FIGURES[wc.figure]["methods"], "history.csv"),
+        histories=lambda wc: run_files(REPORT.curves[wc.figure]["methods"], "history.csv"),
     output:
         pdf="results/figures/{figure}.pdf",
         png=report(
@@ -163,7 +167,7 @@ rule curve_figure:
     log:
         "logs/figures/{figure}.log",
     wildcard_constraints:
-        figure="|".join(CURVE_FIGURES) or "^$",
+        figure="|".join(REPORT.curves) or "^$",
     conda:
         "../../envs/llmrec.yaml"
     resources:
@@ -172,10 +176,9 @@ rule curve_figure:
     params:
         kind="curves",
         runs_root=lambda wc: RUNS_ROOT,
-        cells=lambda wc: planned_cells(CURVE_FIGURES[wc.figure]["methods"]),
-        spec=lambda wc: CURVE_FIGURES[wc.figure],
-        pending=sorted(PENDING_METHODS),
-        dpi=REPORT["dpi"],
+        cells=lambda wc: REPORT.cells(REPORT.curves[wc.figure]["methods"]),
+        spec=lambda wc: REPORT.curves[wc.figure],
+        dpi=REPORT.settings["dpi"],
     script:
         "../scripts/plot_figure.py"
 
@@ -183,7 +186,7 @@ rule curve_figure:
 rule item_norm_figure:
     """Sorted initial item-embedding magnitudes of every method (paper Fig. 2)."""
     input:
-        norms=run_files(METHODS, "initial_item_norms.npy", seeds=SEEDS[:1]),
+        norms=run_files(REPORT.methods, "initial_item_norms.npy", seeds=PLAN.seeds[:1]),
     output:
         pdf="results/figures/item_norms.pdf",
         png=report(
@@ -202,17 +205,16 @@ rule item_norm_figure:
     params:
         kind="item_norms",
         runs_root=lambda wc: RUNS_ROOT,
-        cells=planned_cells(METHODS, seeds=SEEDS[:1]),
-        pending=sorted(PENDING_METHODS),
-        dpi=REPORT["dpi"],
+        cells=REPORT.cells(REPORT.methods, seeds=PLAN.seeds[:1]),
+        dpi=REPORT.settings["dpi"],
     script:
         "../scripts/plot_figure.py"
 
 
 rule ablation_figure:
-    """NDCG@10 of TF-LLMER and its ablations, mean +- std over seeds (Figs. 8, 12)."""
+    """NDCG@10 of the paper's method and its ablations, mean +- std over seeds (Figs. 8, 12)."""
     input:
-        metrics=run_files(ABLATION_BAR_METHODS, "metrics.json"),
+        metrics=run_files(REPORT.ablation_bar_methods, "metrics.json"),
     output:
         pdf="results/figures/ablation_ndcg10.pdf",
         png=report(
@@ -231,18 +233,18 @@ rule ablation_figure:
     params:
         kind="ablation",
         runs_root=lambda wc: RUNS_ROOT,
-        cells=planned_cells(ABLATION_BAR_METHODS),
+        cells=REPORT.cells(REPORT.ablation_bar_methods),
         metric="ndcg@10",
-        pending=sorted(PENDING_METHODS),
-        dpi=REPORT["dpi"],
+        dpi=REPORT.settings["dpi"],
     script:
         "../scripts/plot_figure.py"
 
 
 rule sweep_figure:
-    """NDCG@10 against TF-LLMER's alpha or K, per dataset and backbone (Figs. 13, 14)."""
+    """NDCG@10 against one swept key of a method, per dataset and backbone (Figs. 13, 14:
+    the paper's method's alpha and K)."""
     input:
-        metrics=lambda wc: run_files(sweep_points(wc.param).values(), "metrics.json"),
+        metrics=lambda wc: run_files(REPORT.sweeps[wc.param]["points"].values(), "metrics.json"),
     output:
         pdf="results/figures/sweep_{param}.pdf",
         png=report(
@@ -254,7 +256,7 @@ rule sweep_figure:
     log:
         "logs/figures/sweep_{param}.log",
     wildcard_constraints:
-        param="alpha|K",
+        param="|".join(REPORT.sweeps) or "^$",
     conda:
         "../../envs/llmrec.yaml"
     resources:
@@ -263,11 +265,11 @@ rule sweep_figure:
     params:
         kind="sweep",
         runs_root=lambda wc: RUNS_ROOT,
-        cells=lambda wc: planned_cells(sweep_points(wc.param).values()),
-        points=lambda wc: sweep_points(wc.param),
+        cells=lambda wc: REPORT.cells(REPORT.sweeps[wc.param]["points"].values()),
+        points=lambda wc: REPORT.sweeps[wc.param]["points"],
+        key=lambda wc: REPORT.sweeps[wc.param]["key"],
         metric="ndcg@10",
-        pending=sorted(PENDING_METHODS),
-        dpi=REPORT["dpi"],
+        dpi=REPORT.settings["dpi"],
     script:
         "../scripts/plot_figure.py"
 

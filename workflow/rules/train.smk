@@ -4,8 +4,7 @@
 rule train:
     """Train one backbone with one method's item table; evaluate the best epoch."""
     input:
-        unpack(method_inputs),
-        unpack(eval_inputs),
+        unpack(run_inputs),
         interactions="results/data/{dataset}/interactions.tsv",
         item_table="results/data/{dataset}/items.tsv",
         summary="results/data/{dataset}/summary.json",

@@ -17,7 +17,7 @@ def main():
         ablation_methods=params.ablation_methods,
         target=params.target,
         baselines=params.baselines,
-        pending=params.pending,
+        substitutions=params.substitutions,
         benchmarks=params.benchmarks,
         settings=params.settings,
         outputs=dict(snakemake.output),

@@ -11,7 +11,7 @@ def main():
 
     params, out = snakemake.params, snakemake.output
     cells = collect.cells_from(params.cells)
-    common = {"pdf": out.pdf, "png": out.png, "pending": params.pending, "dpi": params.dpi}
+    common = {"pdf": out.pdf, "png": out.png, "dpi": params.dpi}
     if params.kind == "curves":
         spec = params.spec
         history, missing = collect.load_histories(cells, params.runs_root)
@@ -34,8 +34,7 @@ def main():
         figures.ablation_bars(metrics, cells, missing, params.metric, **common)
     elif params.kind == "sweep":
         metrics, missing = collect.load_metrics(cells, params.runs_root)
-        param = snakemake.wildcards.param
-        figures.sweep(metrics, cells, missing, params.points, param, params.metric, **common)
+        figures.sweep(metrics, cells, missing, params.points, params.key, params.metric, **common)
     else:
         raise ValueError(f"unknown figure kind {params.kind!r}")
 

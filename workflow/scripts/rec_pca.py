@@ -22,16 +22,14 @@ def main():
     data = processed.load(Path(snakemake.input.summary).parent)
     x = np.load(snakemake.input.vectors)
     check_item_vectors(x, snakemake.input.vectors, f"input of Rec-PCA ({wc.reps})", "the rule that wrote it")
-    form = wc.form.lstrip("_") or "raw"  # the file name's suffix, not the config
-    settings = {**snakemake.params.settings, "K": int(wc.K), "recpca_form": form}
-    proj, info = reduce_for_dataset(
-        data.train_sequences(), data.n_items, x, int(wc.d), float(wc.alpha), settings
-    )
+    settings = snakemake.params.settings  # the plan's: every key this job reads
+    d, alpha, form = int(settings["d"]), float(settings["alpha"]), settings["recpca_form"]
+    proj, info = reduce_for_dataset(data.train_sequences(), data.n_items, x, d, alpha, settings)
     logging.getLogger("llmrec").info("Rec-PCA: %s", info)
     write_item_vectors(
         snakemake.output.vectors,
         proj.z,
-        f"Rec-PCA ({form}) of {wc.reps}, d={wc.d}, alpha={wc.alpha}, K={wc.K}",
+        f"Rec-PCA ({form}) of {wc.reps}, d={d}, alpha={alpha}, K={settings['K']}",
         "tf_llmer.alpha / tf_llmer.K (a graph term that cancels the variance) or the input vectors",
     )
     io.write_json(snakemake.output.info, info)

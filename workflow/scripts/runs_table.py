@@ -17,6 +17,7 @@ def main():
         runs_root=params.runs_root,
         output=snakemake.output.csv,
         benchmark=params.benchmark,
+        provenance=params.provenance,
     )
     logging.getLogger("llmrec").info(
         "%d finished runs of %d planned cells", len(frame), len(params.cells)

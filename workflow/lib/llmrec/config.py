@@ -270,13 +270,6 @@ def dataset_preprocess(config: dict[str, Any], dataset: str) -> dict[str, Any]:
     return merged
 
 
-def backbone_training_settings(config: dict[str, Any], backbone: str) -> dict[str, Any]:
-    """What a run of ``backbone`` trains with before any experiment or method override:
-    the ``training`` section, then the backbone's ``backbones`` entry (the standalone
-    tools, seed_sweep.py and benchmark_backbones.py, measure exactly this)."""
-    return {**config["training"], **config["backbones"][backbone], "backbone": backbone}
-
-
 def finetune_section(config: dict[str, Any], method: str) -> dict[str, Any]:
     """The ``llm2rec`` / ``llmemb`` section as its fine-tuning stages read it: without
     ``llmemb.rat``, which configures the recommender side (LLMEmb's runs)."""

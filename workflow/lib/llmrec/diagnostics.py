@@ -1,6 +1,7 @@
 """Optimisation diagnostics logged every epoch: rho, alignment, item-norm statistics.
 
-rho (reconstruction, paper-spec §2): the *effective* condition number of the Hessian of
+rho (a reconstruction: the paper names the quantity, not its estimator; README,
+"Diagnostics"): the *effective* condition number of the Hessian of
 the softmax cross-entropy with respect to the sequence representation h, restricted to
 the effective items S = {positive} + the m highest-scoring other items. For softmax CE
 with logits s_j = <h, e_j> / tau,

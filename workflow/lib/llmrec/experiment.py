@@ -13,20 +13,9 @@ import torch
 
 from . import diagnostics, graph, io, metrics, provenance
 from .data import processed
-from .training import build_model, resolve_settings, seed_everything, train_and_evaluate
+from .training import train_and_evaluate
 
 log = logging.getLogger(__name__)
-
-#: diagnostics defaults (config key ``diagnostics``)
-DIAGNOSTICS = {
-    "rho_sample_size": 256,
-    "rho_hard_negatives": 10,
-    "rho_renorm": True,
-    "graph_K": 5,
-    "graph_k_mode": "topk",
-    "graph_window": 1,
-    "laplacian": "sym",
-}
 
 
 def training_graph_laplacian(data: processed.SequenceData, options: dict) -> Any:
@@ -41,10 +30,9 @@ def training_graph_laplacian(data: processed.SequenceData, options: dict) -> Any
     return graph.laplacian(a, options["laplacian"])
 
 
-def initial_item_norms(data, settings: dict, method: str, method_inputs: dict) -> np.ndarray:
-    """Norms of the item rows a method starts from, before any forward-pass normalisation."""
-    seed_everything(int(settings["seed"]))
-    model = build_model(data.n_items, settings, method, method_inputs, data)
+def initial_item_norms(model) -> np.ndarray:
+    """Norms of the item rows a freshly built model starts from, before any forward-pass
+    normalisation."""
     emb = model.item_embedding
     normalize, emb.normalize = emb.normalize, False
     try:
@@ -63,11 +51,11 @@ def run(
     negatives_path: str | None = None,
 ) -> dict:
     """Train and evaluate one cell; write ``outputs`` (metrics, history, settings,
-    initial_norms, test_ranks, item_vectors) atomically. Returns the metrics record."""
+    initial_norms, test_ranks, item_vectors) atomically. Returns the metrics record.
+    ``settings``: the run's, complete (``llmrec.plan.Plan.run(...).settings``)."""
     data = processed.load(data_dir)
-    settings = resolve_settings(settings)
     method = settings["method"]
-    diag_options = {**DIAGNOSTICS, **settings.get("diagnostics", {})}
+    diag_options = settings["diagnostics"]
     negatives = metrics.load_negatives(negatives_path, data) if negatives_path else None
 
     # the processed data files this run reads: their content is part of the state's
@@ -75,7 +63,7 @@ def run(
     data_files = {name: str(Path(data_dir) / name) for name in processed.FILES if (Path(data_dir) / name).is_file()}
     if negatives_path:
         data_files["negatives"] = str(negatives_path)
-    norms = initial_item_norms(data, settings, method, method_inputs)
+    norms = []  # from the model the run trains, before its first step
     hook = diagnostics.EpochDiagnostics(
         data.train_sequences(),
         data.n_items,
@@ -94,12 +82,14 @@ def run(
         negatives=negatives,
         epoch_hooks=[hook],
         extra_inputs=data_files,
+        on_model_built=lambda model: norms.append(initial_item_norms(model)),
     )
+    norms = norms[0]
     record = {
         "dataset": settings["dataset"],
         "backbone": settings["backbone"],
         "method": method,
-        "method_id": settings.get("method_id", method),
+        "method_id": settings["method_id"],
         "seed": int(settings["seed"]),
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),

@@ -1,6 +1,6 @@
 """Item-item co-occurrence graph from training sequences, and its Laplacians.
 
-Reconstruction (paper-spec §1.2): the paper says only "an item-item co-occurrence graph
+Reconstruction (README, "Item representations and TF-LLMER"): the paper says only "an item-item co-occurrence graph
 constructed from interaction histories". Here two items are linked when they occur
 within ``window`` positions of each other in a user's *training* sequence (validation
 and test items are never seen), weighted by how often that happens, symmetric, with a

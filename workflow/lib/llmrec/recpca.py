@@ -1,6 +1,6 @@
 """Rec-PCA: PCA that also keeps co-occurring items close (TF-LLMER's second component).
 
-Reconstruction (paper-spec §1.2, Step C): with X-bar the centred (and by default
+Reconstruction (README, "Item representations and TF-LLMER"): with X-bar the centred (and by default
 row-normalised) LLM item vectors and L a Laplacian of the training co-occurrence graph,
 
     max_W  tr(W^T X^T X W) - alpha * tr(W^T X^T L X W)   s.t.  W^T W = I_d,
@@ -209,7 +209,7 @@ def reduce_for_dataset(
     """
     if x.shape[0] != n_items:
         raise ValueError(f"item vectors have {x.shape[0]} rows, the dataset {n_items} items")
-    form = settings.get("recpca_form", "raw")
+    form = settings["recpca_form"]
     info: dict = {"alpha": alpha, "d": d, "input_dim": int(x.shape[1]), "recpca_form": form}
     lap = None
     if alpha != 0:
@@ -217,20 +217,20 @@ def reduce_for_dataset(
             train_sequences,
             n_items,
             k=int(settings["K"]),
-            k_mode=settings.get("k_mode", "topk"),
-            window=int(settings.get("window", 1)),
+            k_mode=settings["k_mode"],
+            window=int(settings["window"]),
         )
-        lap = graph.laplacian(a, settings.get("laplacian", "sym"))
+        lap = graph.laplacian(a, settings["laplacian"])
         degree = np.asarray(a.sum(axis=1)).ravel()
         info.update(
             K=int(settings["K"]),
-            k_mode=settings.get("k_mode", "topk"),
-            window=int(settings.get("window", 1)),
-            laplacian=settings.get("laplacian", "sym"),
+            k_mode=settings["k_mode"],
+            window=int(settings["window"]),
+            laplacian=settings["laplacian"],
             graph_edges=int(a.nnz // 2),
             isolated_items=int((degree == 0).sum()),
         )
-    pre_l2norm, center = settings.get("pre_l2norm", True), settings.get("center", True)
+    pre_l2norm, center = settings["pre_l2norm"], settings["center"]
     proj = rec_pca(x, lap, d, alpha, pre_l2norm, center, form)
     if lap is not None:
         info["output_total_variation"] = graph.total_variation(proj.z, lap)

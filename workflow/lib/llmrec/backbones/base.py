@@ -18,30 +18,63 @@ A backbone has:
   next item after each history;
 * ``train_window`` / ``history_length``: the widths of the training windows and of the
   prediction histories the trainer must build;
-* ``item_embedding``: the :class:`~llmrec.backbones.item_embedding.ItemEmbedding`.
+* ``item_embedding``: the :class:`~llmrec.backbones.item_embedding.ItemEmbedding`;
+* ``auxiliary_loss(inputs, labels, hidden, table, users)``: a method's extra loss term
+  of a step, or None (a plain backbone has none);
+* ``begin_epoch()``: called by the trainer before each training epoch (a plain backbone
+  does nothing; LLM-ESR refreshes its per-epoch teacher).
+
+:class:`Backbone` states this contract; :class:`SequentialBackbone` and the methods'
+:class:`~llmrec.methods.wrapping.WrappedBackbone` implement it, and the trainer, the
+evaluation and the diagnostics use nothing else.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
 from .item_embedding import ItemEmbedding
 
-COMMON_DEFAULTS: dict[str, Any] = {
-    "hidden_size": 64,
-    "max_len": 50,
-    "dropout": 0.2,
-    "init_std": 0.02,
-}
+#: the keys every backbone reads; their values live in config.yaml only (``training``
+#: and the backbone's ``backbones`` entry), so that no default here can drift from it
+COMMON_KEYS: tuple[str, ...] = ("hidden_size", "max_len", "dropout", "init_std")
+
+
+@runtime_checkable
+class Backbone(Protocol):
+    """What the trainer, the evaluation and the diagnostics may use of a model."""
+
+    item_embedding: Any
+    max_len: int
+
+    @property
+    def train_window(self) -> int: ...
+
+    @property
+    def history_length(self) -> int: ...
+
+    def __call__(self, item_seq: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor: ...
+
+    def training_pairs(
+        self, rows: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def prediction_inputs(self, history: torch.Tensor) -> torch.Tensor: ...
+
+    def sequence_representation(self, history: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor: ...
+
+    def auxiliary_loss(self, inputs, labels, hidden, table, users) -> torch.Tensor | None: ...
+
+    def begin_epoch(self) -> None: ...
 
 
 class SequentialBackbone(nn.Module):
     """Base class: causal next-item prediction (SASRec, GRU4Rec); BERT4Rec overrides."""
 
-    DEFAULTS: ClassVar[dict[str, Any]] = COMMON_DEFAULTS
+    KEYS: ClassVar[tuple[str, ...]] = COMMON_KEYS
     #: whether the ItemEmbedding must carry a [MASK] row
     needs_mask_token: ClassVar[bool] = False
     #: whether position t may only depend on positions <= t
@@ -63,8 +96,14 @@ class SequentialBackbone(nn.Module):
 
     @classmethod
     def resolve_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
-        """This backbone's defaults overridden by the keys of ``settings`` it knows."""
-        return {key: settings.get(key, default) for key, default in cls.DEFAULTS.items()}
+        """The keys of ``settings`` this backbone reads; all of them must be given."""
+        missing = [key for key in cls.KEYS if key not in settings]
+        if missing:
+            raise KeyError(
+                f"{cls.__name__} needs the setting(s) {', '.join(missing)} (config.yaml's "
+                "training and backbones sections hold them; llmrec.plan gives a run its settings)"
+            )
+        return {key: settings[key] for key in cls.KEYS}
 
     # ------------------------------------------------------------------ shapes
     @property
@@ -109,6 +148,13 @@ class SequentialBackbone(nn.Module):
     ) -> torch.Tensor:
         """(B, history_length) left-padded histories -> (B, d) next-item query vectors."""
         return self(self.prediction_inputs(history), table)[:, -1]
+
+    def auxiliary_loss(self, inputs, labels, hidden, table, users) -> torch.Tensor | None:
+        """No extra loss term: the plain next-item (or cloze) objective only."""
+        return None
+
+    def begin_epoch(self) -> None:
+        """Nothing to prepare before an epoch."""
 
     def positions(self, length: int, device: torch.device) -> torch.Tensor:
         """Position ids of the last ``length`` columns of a ``max_len`` window."""

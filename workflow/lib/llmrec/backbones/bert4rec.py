@@ -19,25 +19,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import COMMON_DEFAULTS, SequentialBackbone
+from .base import COMMON_KEYS, SequentialBackbone
 from .item_embedding import ItemEmbedding
 from .layers import ACTIVATIONS, Dropout, TransformerEncoder, attention_bias, init_weights
 
 
 class BERT4Rec(SequentialBackbone):
-    DEFAULTS = {
-        **COMMON_DEFAULTS,
-        "n_layers": 2,
-        "n_heads": 2,
-        "inner_size": 256,
-        "attn_dropout": None,  # None: same as dropout
-        "activation": "gelu",
-        "mask_ratio": 0.2,
-        "ft_ratio": 0.5,
-        # trainer setting: windows ending every 10 items, so that many more rows train the
-        # last-item (prediction) task; on ml-100k test NDCG@10 rose from ~0.04 to ~0.05
-        "window_stride": 10,
-    }
+    # attn_dropout None: same as dropout
+    KEYS = (*COMMON_KEYS, "n_layers", "n_heads", "inner_size", "attn_dropout", "activation", "mask_ratio", "ft_ratio")
     needs_mask_token = True
     causal = False
 

@@ -12,20 +12,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import COMMON_DEFAULTS, SequentialBackbone
+from .base import COMMON_KEYS, SequentialBackbone
 from .item_embedding import ItemEmbedding
 from .layers import Dropout
 
 
 class GRU4Rec(SequentialBackbone):
-    DEFAULTS = {
-        **COMMON_DEFAULTS,
-        "dropout": 0.3,  # embedding dropout, RecBole's default
-        # trainer setting, tuned per backbone on ml-100k: overlapping training windows
-        "window_stride": 25,
-        "n_layers": 1,
-        "gru_hidden_size": None,  # None: hidden_size (RecBole's default yaml uses 128)
-    }
+    # dropout: embedding dropout; gru_hidden_size None: hidden_size (RecBole's yaml: 128)
+    KEYS = (*COMMON_KEYS, "n_layers", "gru_hidden_size")
 
     def __init__(self, item_embedding: ItemEmbedding, settings: dict[str, Any] | None = None):
         super().__init__(item_embedding, settings)

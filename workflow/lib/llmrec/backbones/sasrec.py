@@ -21,21 +21,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import COMMON_DEFAULTS, SequentialBackbone
+from .base import COMMON_KEYS, SequentialBackbone
 from .item_embedding import ItemEmbedding
 from .layers import Dropout, TransformerEncoder, attention_bias, init_weights
 
 
 class SASRec(SequentialBackbone):
-    DEFAULTS = {
-        **COMMON_DEFAULTS,
-        "n_layers": 2,
-        "n_heads": 1,
-        "inner_size": 256,
-        "attn_dropout": None,  # None: same as dropout
-        "activation": "gelu",
-        "norm": "pre",
-    }
+    # attn_dropout None: same as dropout
+    KEYS = (*COMMON_KEYS, "n_layers", "n_heads", "inner_size", "attn_dropout", "activation", "norm")
 
     def __init__(self, item_embedding: ItemEmbedding, settings: dict[str, Any] | None = None):
         super().__init__(item_embedding, settings)

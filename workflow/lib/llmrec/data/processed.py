@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -88,3 +89,14 @@ def load(folder: str | Path) -> SequenceData:
         sequences=tuple(chunks),
         item_texts=tuple(items["text"].astype(str)),
     )
+
+
+def pad_left(sequences: Sequence[np.ndarray], width: int) -> np.ndarray:
+    """(len(sequences), width) int64 matrix: the last ``width`` items of each sequence,
+    right-aligned, padded with 0 on the left (the layout of every model input)."""
+    out = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        tail = seq[-width:] if width else seq[:0]
+        if len(tail):
+            out[row, width - len(tail) :] = tail
+    return out

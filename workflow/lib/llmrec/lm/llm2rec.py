@@ -1,8 +1,8 @@
 """LLM2Rec (KDD'25): CSFT -> MNTP -> SimCSE -> bidirectional mean-pooled title vectors.
 
 Follows HappyPointer/LLM2Rec (``run_csft.py``, ``run_mntp.py``,
-``run_unsupervised_SimCSE.py``, ``extract_llm_embedding.py``); see
-``baselines.md`` §3. Every stage is a full fine-tune of the causal LM and writes a
+``run_unsupervised_SimCSE.py``, ``extract_llm_embedding.py``); README, "LLM2Rec and
+LLMEmb fine-tuning". Every stage is a full fine-tune of the causal LM and writes a
 plain model folder that the next stage loads.
 
 1. **CSFT** (causal): input = the user's history titles joined by ", " (no

@@ -1,7 +1,7 @@
 """LLMEmb (AAAI'25): SCFT (LoRA + contrastive on attribute-dropout views) -> PCA'd vectors.
 
 Follows Applied-Machine-Learning-Lab/LLMEmb (``llm/llama.py``, ``llm/data_processor``,
-``results/convert.ipynb``); see ``baselines.md`` §2.
+``results/convert.ipynb``); README, "LLM2Rec and LLMEmb fine-tuning".
 
 - Prompt: ``"The item has the following attributes: \\n "`` + ``"key is value; ..."``
   (the item text of ``items.tsv``, whose fields are the attributes; the original's

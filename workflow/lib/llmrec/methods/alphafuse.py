@@ -24,7 +24,7 @@ import torch
 
 from ..backbones.item_embedding import ItemEmbedding, similarity_options
 from ..recpca import rec_pca
-from . import register
+from .registry import register
 from .context import MethodContext
 
 
@@ -55,23 +55,33 @@ def null_dimension(eigenvalues: np.ndarray, null_dim: int | None, null_threshold
     return k
 
 
-@register("AlphaFuse")
+def inputs(need, settings) -> dict[str, str]:
+    return {"item_vectors": need.reps(need.model(settings["text_encoder"]))}
+
+
+@register(
+    "AlphaFuse",
+    section="alphafuse",
+    run_keys=("embedding_scale", "null_dim", "null_threshold", "standardize", "id_init", "cover", "similarity", "tau"),
+    inputs=inputs,
+    substitutes="OpenAI text-embedding-3-small/large (a paid service)",
+)
 def build(ctx: MethodContext) -> ItemEmbedding:
     settings, hidden_size = ctx.settings, ctx.hidden_size
     semantic, eigenvalues = semantic_decomposition(
         ctx.vectors(),
         hidden_size,
-        scale=float(settings.get("embedding_scale", 40.0)),
-        standardize=bool(settings.get("standardize", True)),
+        scale=float(settings["embedding_scale"]),
+        standardize=bool(settings["standardize"]),
     )
-    k = null_dimension(eigenvalues, settings.get("null_dim", hidden_size // 2), settings.get("null_threshold"))
-    if settings.get("cover", False):
+    k = null_dimension(eigenvalues, settings["null_dim"], settings["null_threshold"])
+    if settings["cover"]:
         semantic[:, hidden_size - k :] = 0.0
     return ctx.item_embedding(
         mode="frozen_plus_trainable",
         vectors=torch.from_numpy(semantic),
         trainable_dim=k,
-        init=settings.get("id_init", "zeros"),
+        init=settings["id_init"],
         init_std=1.0,  # the original's "normal" ID init is N(0, 1)
-        **similarity_options(settings.get("similarity", "cosine"), settings.get("tau", 0.07)),
+        **similarity_options(settings["similarity"], settings["tau"]),
     )

@@ -1,8 +1,8 @@
 """What a method's builder receives: :class:`MethodContext`.
 
 The grid hands every method the same things: the catalogue size, the hidden size, the
-run's settings (training, backbone and the method's config section merged), the files of
-earlier stages (``inputs``: paths from the rule, or arrays in tests), whether the backbone
+run's settings (exactly the training and backbone keys and the method's declared run keys,
+from :mod:`llmrec.plan`), the files of earlier stages (``inputs``: paths from the rule, or arrays in tests), whether the backbone
 needs a [MASK] row, and the dataset (only its training part may be used).
 """
 

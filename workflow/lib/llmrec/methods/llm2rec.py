@@ -10,11 +10,16 @@ import torch
 
 from ..backbones.item_embedding import ItemEmbedding
 from ..backbones.layers import init_xavier
-from . import register
+from .registry import register
 from .context import MethodContext
 
 
-@register("LLM2Rec")
+def inputs(need, settings) -> dict[str, str]:
+    return {"item_vectors": need.reps(f"llm2rec-{need.finetuned_model('llm2rec')}")}
+
+
+# its section configures the fine-tuning rules; the run itself reads none of it
+@register("LLM2Rec", section="llm2rec", inputs=inputs, substitutes="Qwen2-0.5B")
 def build(ctx: MethodContext) -> ItemEmbedding:
     emb = ctx.item_embedding(mode="adapter", vectors=torch.from_numpy(ctx.vectors()), adapter="linear")
     init_xavier(emb.adapter)

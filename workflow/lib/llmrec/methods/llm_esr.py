@@ -36,8 +36,8 @@ from torch import nn
 from ..backbones.item_embedding import ItemEmbedding
 from ..backbones.layers import attention_bias, init_xavier
 from ..recpca import rec_pca
-from ..training.batching import pad_left
-from . import register
+from ..data.processed import pad_left
+from .registry import register
 from .context import MethodContext
 from .wrapping import WrappedBackbone
 
@@ -199,7 +199,7 @@ def wrap(backbone, ctx: MethodContext) -> DualView:
     )
     if data is None:
         raise ValueError("LLM-ESR needs the dataset (its users' training sequences)")
-    k = int(settings.get("similar_users", 10))
+    k = int(settings["similar_users"])
     similar = ctx.array("similar_users", data.n_users)
     if similar.shape[1] < k:
         raise ValueError(f"LLM-ESR: {ctx.inputs['similar_users']} holds {similar.shape[1]} similar users, need {k}")
@@ -207,12 +207,12 @@ def wrap(backbone, ctx: MethodContext) -> DualView:
     model = DualView(
         backbone,
         llm_view,
-        cross_attention=bool(settings.get("cross_attention", True)),
-        cross_heads=int(settings.get("cross_heads", 2)),
+        cross_attention=bool(settings["cross_attention"]),
+        cross_heads=int(settings["cross_heads"]),
         similar_users=torch.as_tensor(similar[:, :k], dtype=torch.int64),
         user_histories=torch.from_numpy(histories),
-        distill_weight=float(settings.get("distill_weight", 0.1)),
-        teacher_refresh=settings.get("teacher_refresh", "epoch"),
+        distill_weight=float(settings["distill_weight"]),
+        teacher_refresh=settings["teacher_refresh"],
     )
     for module in (llm_view.adapter, model.llm_to_id, model.id_to_llm):
         if module is not None:
@@ -220,7 +220,24 @@ def wrap(backbone, ctx: MethodContext) -> DualView:
     return model
 
 
-@register("LLM-ESR", wrap=wrap)
+#: the keys of ``llm_esr`` the similar_users job reads (the run reads the others)
+RETRIEVAL_KEYS = ("retrieved_users", "user_domain", "user_text_chars", "user_max_tokens")
+
+
+def inputs(need, settings) -> dict[str, str]:
+    model = need.model(settings["text_encoder"])
+    retrieval = {key: settings[key] for key in RETRIEVAL_KEYS}
+    return {"item_vectors": need.reps(model), "similar_users": need.similar_users(model, retrieval)}
+
+
+@register(
+    "LLM-ESR",
+    wrap=wrap,
+    section="llm_esr",
+    run_keys=("cross_attention", "cross_heads", "distill_weight", "teacher_refresh", "similar_users"),
+    inputs=inputs,
+    substitutes="OpenAI text-embedding-ada-002 (a paid service)",
+)
 def build(ctx: MethodContext) -> ItemEmbedding:
     """The collaborative (ID) view; :func:`wrap` adds the semantic view around the backbone."""
     return ctx.item_embedding(mode="trainable", vectors=torch.from_numpy(pca_init(ctx.vectors(), ctx.hidden_size)))

@@ -18,7 +18,7 @@ import torch
 from ..backbones.item_embedding import ItemEmbedding
 from ..backbones.layers import init_xavier
 from ..losses import ContrastiveLoss
-from . import register
+from .registry import register
 from .context import MethodContext
 from .wrapping import WrappedBackbone
 
@@ -47,12 +47,29 @@ def wrap(backbone, ctx: MethodContext) -> AlignedToPretrained:
     return AlignedToPretrained(
         backbone,
         torch.from_numpy(pretrained),
-        float(settings.get("align_weight", 0.01)),
-        float(settings.get("align_tau", 2.0)),
+        float(settings["align_weight"]),
+        float(settings["align_tau"]),
     )
 
 
-@register("LLMEmb", wrap=wrap)
+def inputs(need, settings) -> dict[str, str]:
+    return {
+        "item_vectors": need.reps(f"llmemb-{need.finetuned_model('llmemb')}"),
+        # RAT aligns to the item table of a plain backbone trained first
+        "pretrained_item_vectors": need.run_file(
+            "RandInit", settings["rat"]["pretrained_backbone"], "item_vectors.npy"
+        ),
+    }
+
+
+@register(
+    "LLMEmb",
+    wrap=wrap,
+    section="llmemb",
+    run_keys=("rat.align_weight", "rat.align_tau"),
+    inputs=inputs,
+    substitutes="LLaMA-7B",
+)
 def build(ctx: MethodContext) -> ItemEmbedding:
     vectors = ctx.vectors()
     emb = ctx.item_embedding(

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding
-from . import register
+from .registry import register
 from .context import MethodContext
 
 SELECTIONS = ("rand", "uni", "var")
@@ -61,17 +61,27 @@ def training_item_counts(data) -> np.ndarray:
     return counts[1:]
 
 
-@register("LLMInit")
+def inputs(need, settings) -> dict[str, str]:
+    return {"item_vectors": need.reps(need.model(settings["text_encoder"]))}
+
+
+@register(
+    "LLMInit",
+    section="llminit",
+    run_keys=("selection", "popular_fraction"),
+    inputs=inputs,
+    substitutes="an unnamed 768-d LLM embedding column (its data code also loads all-MiniLM-L6-v2)",
+)
 def build(ctx: MethodContext) -> ItemEmbedding:
     vectors, settings = ctx.vectors(), ctx.settings
-    selection = settings.get("selection", "var")
+    selection = settings["selection"]
     counts = training_item_counts(ctx.data) if (selection == "var" and ctx.data is not None) else None
     index = select_dimensions(
         vectors,
         ctx.hidden_size,
         selection,
-        seed=int(settings.get("seed", 0)),
+        seed=int(settings["seed"]),
         item_counts=counts,
-        popular_fraction=float(settings.get("popular_fraction", 0.2)),
+        popular_fraction=float(settings["popular_fraction"]),
     )
     return ctx.item_embedding(mode="trainable", vectors=torch.from_numpy(vectors[:, index]))

@@ -7,12 +7,12 @@ RecBole and RecSys'23 SASRec+) or ``"xavier"`` (xavier-normal, as RecBole's GRU4
 from __future__ import annotations
 
 from ..backbones.item_embedding import ItemEmbedding
-from . import register
+from .registry import register
 from .context import MethodContext
 
 
-@register("RandInit")
+@register("RandInit")  # no section, no inputs: the plain ID table
 def build(ctx: MethodContext) -> ItemEmbedding:
     return ctx.item_embedding(
-        mode="trainable", init=ctx.settings.get("init", "normal"), init_std=ctx.settings.get("init_std", 0.02)
+        mode="trainable", init=ctx.settings.get("init", "normal"), init_std=ctx.settings["init_std"]
     )

@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding
-from . import register
+from .registry import register
 from .context import MethodContext
+from . import tf_llmer
 from .tf_llmer import table_builder
 
 PATHS = ("tf_llmer", "adapter")
@@ -37,9 +38,27 @@ def random_features(vectors: np.ndarray, seed: int) -> np.ndarray:
 _through_tf_llmer = table_builder(normalize=True)
 
 
-@register("RandomFeat")
+def run_settings(settings, need) -> dict:
+    """Its own path, plus TF-LLMER's table keys where it goes through TF-LLMER's path."""
+    own = {"feature_path": settings["feature_path"]}
+    if settings["feature_path"] == "tf_llmer":
+        tf = need.section("tf_llmer")
+        own.update({key: tf[key] for key in tf_llmer.RUN_KEYS})
+    return own
+
+
+def inputs(need, settings) -> dict[str, str]:
+    """Random vectors mimicking TF-LLMER's X, reduced by TF-LLMER's Rec-PCA, or as they are."""
+    tf = need.section("tf_llmer")
+    random = need.random_reps(tf_llmer.source_reps(need, tf), settings["feature_seed"])
+    if settings["feature_path"] == "tf_llmer":
+        return tf_llmer.recpca_input(need, tf, random)
+    return {"item_vectors": need.reps(random)}
+
+
+@register("RandomFeat", section="random_feat", run_keys=run_settings, inputs=inputs)
 def build(ctx: MethodContext) -> ItemEmbedding:
-    path = ctx.settings.get("feature_path", "tf_llmer")
+    path = ctx.settings["feature_path"]
     if path == "tf_llmer":
         return _through_tf_llmer(ctx)
     if path == "adapter":

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..backbones.item_embedding import ItemEmbedding, similarity_options
-from . import register
+from .registry import register
 from .context import MethodContext
 
 
@@ -37,15 +37,25 @@ def zca_whiten(vectors: np.ndarray, groups: int = 1, eps: float = 1e-5) -> np.nd
     return out.astype(np.float32)
 
 
-@register("WhitenRec")
+def inputs(need, settings) -> dict[str, str]:
+    return {"item_vectors": need.reps(need.model(settings["text_encoder"]))}
+
+
+@register(
+    "WhitenRec",
+    section="whitenrec",
+    run_keys=("whitening_groups", "whitening_eps", "adapter", "similarity", "tau"),
+    inputs=inputs,
+    substitutes="BERT [CLS] vectors",
+)
 def build(ctx: MethodContext) -> ItemEmbedding:
     settings = ctx.settings
     whitened = zca_whiten(
-        ctx.vectors(), int(settings.get("whitening_groups", 1)), float(settings.get("whitening_eps", 1e-5))
+        ctx.vectors(), int(settings["whitening_groups"]), float(settings["whitening_eps"])
     )
     return ctx.item_embedding(
         mode="adapter",
         vectors=torch.from_numpy(whitened),
-        adapter=settings.get("adapter", "linear"),
-        **similarity_options(settings.get("similarity", "cosine"), settings.get("tau", 0.07)),
+        adapter=settings["adapter"],
+        **similarity_options(settings["similarity"], settings["tau"]),
     )

@@ -10,11 +10,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..backbones.base import SequentialBackbone
+from ..backbones.base import Backbone
 
 
 class WrappedBackbone(nn.Module):
-    def __init__(self, backbone: SequentialBackbone) -> None:
+    """Implements :class:`~llmrec.backbones.base.Backbone` by delegating to ``backbone``."""
+
+    def __init__(self, backbone: Backbone) -> None:
         super().__init__()
         self.backbone = backbone
 
@@ -45,3 +47,9 @@ class WrappedBackbone(nn.Module):
 
     def sequence_representation(self, history: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         return self(self.prediction_inputs(history), table)[:, -1]
+
+    def auxiliary_loss(self, inputs, labels, hidden, table, users) -> torch.Tensor | None:
+        return self.backbone.auxiliary_loss(inputs, labels, hidden, table, users)
+
+    def begin_epoch(self) -> None:
+        self.backbone.begin_epoch()

@@ -275,7 +275,14 @@ def sweep(
     dataset, one line per backbone. ``points``: {value: method id of that sweep point}."""
     datasets, backbones = _axes_of(planned)
     colours = _colours(backbones)
-    method_value = {method: float(value) for value, method in points.items()}
+    # numbers on a numeric axis; booleans and strings (a sweep of any key) as categories
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in points)
+    if numeric:
+        method_value = {method: float(value) for value, method in points.items()}
+        names = {}
+    else:
+        method_value = {method: float(i) for i, method in enumerate(points.values())}
+        names = {float(i): str(value) for i, value in enumerate(points)}
     chosen = metrics[metrics["method"].isin(method_value)]
     chosen = chosen.assign(value_x=chosen["method"].map(method_value))
     stats = _mean_std(chosen, metric, ["dataset", "backbone", "value_x"])
@@ -287,7 +294,7 @@ def sweep(
             line = stats.loc[key] if key in stats.index.droplevel(2) else None
             gone = [v for v in sorted(method_value.values()) if line is None or v not in line.index]
             if gone:
-                absent.append(f"{backbone} at {param} = {', '.join(f'{v:g}' for v in gone)}")
+                absent.append(f"{backbone} at {param} = {', '.join(names.get(v, f'{v:g}') for v in gone)}")
             if line is None:
                 continue
             ax.errorbar(
@@ -300,7 +307,8 @@ def sweep(
                 label=backbone,
             )
         _panel_note(ax, absent)
-        ax.set_xticks(sorted(method_value.values()))
+        ticks = sorted(method_value.values())
+        ax.set_xticks(ticks, [names[t] for t in ticks] if names else None)
         ax.set_xlabel(param)
         ax.set_title(dataset)
         ax.set_ylabel(_metric_axis(metric))

@@ -107,16 +107,18 @@ def build_all(
     ablation_methods: list[str],
     target: str,
     baselines: list[str],
-    pending: list[str],
     benchmarks: dict[str, dict[str, list[str]]],
     settings: dict,
     outputs: dict[str, str],
+    substitutions: dict[str, dict[str, str]] | None = None,
+    pending: list[str] = (),
     base_dir: str | Path = ".",
 ) -> None:
-    """Write every table; ``outputs`` has {main,ablation,significance,cost}_{csv,md,tex}."""
+    """Write every table; ``outputs`` has {main,ablation,significance,cost}_{csv,md,tex}.
+    ``substitutions``: {method: {what: text}} from the plan (a footnote each)."""
     planned = collect.cells_from(cells)
     metrics, missing = collect.load_metrics(planned, runs_root)
-    substitutions = collect.load_substitutions(planned, runs_root)
+    substitutions = substitutions or {}
     alpha, confidence = settings["alpha"], settings["confidence"]
 
     def files(name):

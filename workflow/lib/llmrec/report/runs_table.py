@@ -70,6 +70,16 @@ def sweep_point(method_id: str) -> tuple[str, str]:
     return param, value
 
 
+def _flat(provenance: dict) -> dict:
+    """One level: the upstream jobs' settings, then the method's, then the top keys."""
+    flat: dict = {}
+    for job in (provenance.get("upstream") or {}).values():
+        flat.update(job)
+    flat.update(provenance.get("settings") or {})
+    flat.update({k: v for k, v in provenance.items() if k not in ("settings", "upstream")})
+    return flat
+
+
 def _cell_value(value):
     """A scalar for one CSV cell: lists and dicts as compact JSON, None as empty."""
     if value is None:
@@ -80,9 +90,11 @@ def _cell_value(value):
 
 
 def run_row(
-    cell: Cell, root: str | Path, benchmark: str | None = TRAIN_BENCHMARK, base_dir="."
+    cell: Cell, root: str | Path, benchmark: str | None = TRAIN_BENCHMARK, base_dir=".", provenance=None
 ) -> dict | None:
-    """The row of one run folder, or None when the run has not finished."""
+    """The row of one run folder, or None when the run has not finished. ``provenance``:
+    what the plan says of the run besides its settings (models, substitutions, the
+    settings of the jobs upstream of it); a key of settings.json wins."""
     folder = cell.folder(root)
     metrics_path = folder / "metrics.json"
     if not metrics_path.exists():
@@ -119,6 +131,7 @@ def run_row(
             row[f"{split}_{metric}"] = float(number)
     settings_path = folder / "settings.json"
     settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    settings = {**_flat(provenance or {}), **settings}
     for key in KEY_SETTINGS:
         row[key] = _cell_value(settings.get(key))
     environment = settings.get("environment") or {}
@@ -135,8 +148,10 @@ def runs_frame(
     root: str | Path,
     benchmark: str | None = TRAIN_BENCHMARK,
     base_dir: str | Path = ".",
+    provenance: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
-    """One row per finished run of ``cells`` (duplicates dropped), in the cells' order.
+    """One row per finished run of ``cells`` (duplicates dropped), in the cells' order;
+    ``provenance``: {method id: what the plan says of its runs} (see :func:`run_row`).
 
     Columns: :data:`LEADING`, then ``test_<metric>`` and ``valid_<metric>`` for every
     metric any run recorded, then :data:`KEY_SETTINGS`, ``device``, ``torch``,
@@ -150,7 +165,7 @@ def runs_frame(
         if cell in seen:
             continue
         seen.add(cell)
-        row = run_row(cell, root, benchmark, base_dir)
+        row = run_row(cell, root, benchmark, base_dir, (provenance or {}).get(cell.method))
         if row is not None:
             rows.append(row)
     metric_columns = sorted(
@@ -180,10 +195,11 @@ def build_runs_table(
     output: str | Path,
     benchmark: str | None = TRAIN_BENCHMARK,
     base_dir: str | Path = ".",
+    provenance: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
     """Write ``runs.csv`` (atomically) for the planned ``cells`` (dicts with
     :data:`~llmrec.report.collect.CELL_KEYS`) and return the frame."""
-    frame = runs_frame(cells_from(cells), runs_root, benchmark, base_dir)
+    frame = runs_frame(cells_from(cells), runs_root, benchmark, base_dir, provenance)
     io.write_table(output, frame)
     return frame
 

@@ -1,14 +1,14 @@
 """Training and evaluation of the backbones: batching, loss, trainer, resumable state.
 
-Main entry: :func:`train_and_evaluate` (settings keys and defaults: :data:`DEFAULTS` plus
-the chosen backbone's ``DEFAULTS``).
+Main entry: :func:`train_and_evaluate` (settings keys: :data:`TRAINER_KEYS` plus the
+chosen backbone's ``KEYS``; their values come from config.yaml through the plan).
 """
 
 from .evaluation import EvaluationSet, evaluate, evaluate_ranks
 from .loss import softmax_cross_entropy
 from .runtime import resolve_device, seed_everything
 from .trainer import (
-    DEFAULTS,
+    TRAINER_KEYS,
     RunResult,
     build_model,
     make_optimizer,
@@ -19,9 +19,9 @@ from .trainer import (
 )
 
 __all__ = [
-    "DEFAULTS",
     "EvaluationSet",
     "RunResult",
+    "TRAINER_KEYS",
     "build_model",
     "evaluate",
     "evaluate_ranks",

@@ -8,16 +8,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-
-def pad_left(sequences: Sequence[np.ndarray], width: int) -> np.ndarray:
-    """(len(sequences), width) int64 matrix: the last ``width`` items of each sequence,
-    right-aligned, padded with 0 on the left."""
-    out = np.zeros((len(sequences), width), dtype=np.int64)
-    for row, seq in enumerate(sequences):
-        tail = seq[-width:] if width else seq[:0]
-        if len(tail):
-            out[row, width - len(tail) :] = tail
-    return out
+from ..data.processed import pad_left  # noqa: F401 (re-exported: the trainer's padding)
 
 
 def windows(

@@ -1,8 +1,9 @@
 """Train a backbone with full-softmax cross-entropy, early-stop on validation, test.
 
 Entry point: :func:`train_and_evaluate`. One settings dict configures the trainer
-(:data:`DEFAULTS`), the backbone (its class's ``DEFAULTS``) and the method (whatever keys
-the method's builder reads); unknown keys are simply passed along.
+(:data:`TRAINER_KEYS`), the backbone (its class's ``KEYS``) and the method (whatever keys
+the method's builder reads); unknown keys are simply passed along. Every value comes from
+config.yaml through :mod:`llmrec.plan` (no defaults here to drift from it).
 
 Objective: SASRec/GRU4Rec predict the next item at every position of each training
 window (RecSys'23 SASRec+; ``train_windows="last"`` keeps their one window per user, the
@@ -34,30 +35,18 @@ from .adam import FusedAdam
 from .batching import PaddedRows, windows
 from .evaluation import EvaluationSet, evaluate, evaluate_ranks
 from ..metrics import metrics_from_ranks
-from .loss import DEFAULT_MAX_LOGIT_ELEMENTS, softmax_cross_entropy
+from .loss import softmax_cross_entropy
 from .runtime import capture_rng, keep_freed_memory, make_generator, preserved_rng, resolve_device, restore_rng, seed_everything
 
 log = logging.getLogger(__name__)
 
-DEFAULTS: dict[str, Any] = {
-    "backbone": "SASRec",
-    "seed": 0,
-    "device": "auto",  # "auto": cuda if available, else cpu
-    "lr": 1e-3,
-    "weight_decay": 0.0,
-    "batch_size": 128,
-    "epochs": 200,
-    "patience": 20,  # epochs are cheap (one pass over the users), validation is noisy
-    "train_windows": "all",  # "last": one window per user; "all": also older windows
-    "window_stride": None,  # "all": distance between window ends; None = max_len (no overlap)
-    "max_logit_elements": DEFAULT_MAX_LOGIT_ELEMENTS,
-    "eval_batch_size": 1024,
-    "eval_protocol": "full",  # or "sampled" (needs negatives)
-    "filter_seen": False,
-    "valid_metric": "ndcg@10",
-    "cutoffs": [10, 20],
-    "keep_freed_memory": True,  # CPU: recycle large buffers (runtime.keep_freed_memory)
-}
+#: the keys the trainer reads (device "auto": cuda if available; train_windows "last": one
+#: window per user, "all": also older ones, window_stride apart, None = max_len)
+TRAINER_KEYS: tuple[str, ...] = (
+    "backbone", "seed", "device", "lr", "weight_decay", "batch_size", "epochs", "patience",
+    "train_windows", "window_stride", "max_logit_elements", "eval_batch_size", "eval_protocol",
+    "filter_seen", "valid_metric", "cutoffs", "keep_freed_memory",
+)  # fmt: skip
 
 EpochHook = Callable[[SequentialBackbone, int], dict]
 MethodBuilder = Callable[..., Any]
@@ -75,10 +64,17 @@ class RunResult:
 
 
 def resolve_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
-    """Trainer and backbone defaults overridden by ``settings`` (other keys kept as given)."""
+    """``settings``, checked to hold every key the trainer and the backbone read (a run's
+    settings come complete from the plan: ``llmrec.plan.Plan.run(...).settings``)."""
     settings = dict(settings or {})
-    backbone_cls = backbones.get(settings.get("backbone", DEFAULTS["backbone"]))
-    return {**DEFAULTS, **backbone_cls.DEFAULTS, **settings}
+    missing = [key for key in TRAINER_KEYS if key not in settings]
+    if missing:
+        raise KeyError(
+            f"training settings lack {', '.join(missing)} (config.yaml's training section "
+            "holds them; llmrec.plan gives a run its settings)"
+        )
+    backbones.get(settings["backbone"]).resolve_settings(settings)  # its keys too
+    return settings
 
 
 def build_model(
@@ -116,6 +112,7 @@ def train_and_evaluate(
     negatives=None,
     epoch_hooks: Sequence[EpochHook] = (),
     extra_inputs: dict | None = None,
+    on_model_built: Callable[[SequentialBackbone], None] | None = None,
 ) -> RunResult:
     """Train on ``data`` (a SequenceData) and return validation/test metrics and history.
 
@@ -131,6 +128,8 @@ def train_and_evaluate(
     ``epoch_hooks``: ``hook(model, epoch) -> dict`` called after each epoch's validation,
     with the global RNG preserved (diagnostics never change results); returned values are
     added to the history row.
+    ``on_model_built``: called once with the freshly built model, before any training or
+    resumed state (e.g. to record the initial item norms).
     """
     settings = resolve_settings(settings)
     device = resolve_device(settings["device"])
@@ -145,6 +144,8 @@ def train_and_evaluate(
     seed = int(settings["seed"])
     seed_everything(seed)
     model = build_model(data.n_items, settings, method, method_inputs, data).to(device)
+    if on_model_built is not None:
+        on_model_built(model)
     optimizer = make_optimizer(model, settings)
     generator = make_generator(seed, device)
 
@@ -247,15 +248,13 @@ def training_rows(
 def train_one_epoch(model, optimizer, train_rows: PaddedRows, generator, settings) -> float:
     """One pass over the shuffled training rows; returns the mean loss per labelled position.
 
-    A model with an ``auxiliary_loss(inputs, labels, hidden, table, users)`` method (a
-    wrapped method such as LLM-ESR) has that term added to each step's loss; the
-    returned mean covers the recommendation loss only, comparable across methods.
+    A model's ``auxiliary_loss(inputs, labels, hidden, table, users)`` (part of the
+    :class:`~llmrec.backbones.base.Backbone` contract; a wrapped method such as LLM-ESR
+    has one) is added to each step's loss where it is not None; the returned mean covers
+    the recommendation loss only, comparable across methods.
     """
     model.train()
-    begin_epoch = getattr(model, "begin_epoch", None)  # e.g. LLM-ESR's per-epoch teacher
-    if begin_epoch is not None:
-        begin_epoch()
-    auxiliary = getattr(model, "auxiliary_loss", None)
+    model.begin_epoch()  # e.g. LLM-ESR refreshes its per-epoch teacher
     order = torch.randperm(len(train_rows), generator=generator, device=generator.device)
     loss_sum = torch.zeros((), device=train_rows.rows.device)
     n_labels = 0
@@ -270,9 +269,8 @@ def train_one_epoch(model, optimizer, train_rows: PaddedRows, generator, setting
         queries, items = model.item_embedding.scoring_operands(hidden[labelled], table)
         targets = labels[labelled] - 1  # item id -> row of `items`
         loss = softmax_cross_entropy(queries, items, targets, settings["max_logit_elements"])
-        total = loss
-        if auxiliary is not None:
-            total = loss + auxiliary(inputs, labels, hidden, table, train_rows.owners[index])
+        extra = model.auxiliary_loss(inputs, labels, hidden, table, train_rows.owners[index])
+        total = loss if extra is None else loss + extra
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()

@@ -14,7 +14,7 @@ real ones do (same shapes and kernels); their losses mean nothing.
 
 Example (on a GPU node; the paper experiment's LLM2Rec settings, 3 steps per stage)::
 
-    PYTHONPATH=workflow/lib python workflow/scripts/benchmark_finetune.py results/data/ml-100k \\
+    python tools/benchmark_finetune.py results/data/ml-100k \\
         --model results/models/smollm2 --steps 3 --dtype bfloat16 --device cuda
 """
 
@@ -31,9 +31,9 @@ import pandas as pd
 import torch
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "lib"))
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("csft", "mntp", "simcse", "llm2rec_encode", "scft", "llmemb_encode")
 
 

@@ -2,7 +2,7 @@
 
 Not part of the workflow and not a unit test (SmolLM2 takes ~16 s just to dequantize).
 
-    PYTHONPATH=workflow/lib python workflow/scripts/benchmark_encode.py \\
+    python tools/benchmark_encode.py \\
         --model smollm2 --cache /tmp/smollm2_cached --n 200
 
 Texts come from a processed ``items.tsv`` (``--items``) or, by default, from the
@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "lib"))
 
 from llmrec.encoders import cache_model, encode_texts, load_model, read_item_texts  # noqa: E402
 

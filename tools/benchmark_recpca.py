@@ -3,7 +3,7 @@
 Synthetic data: N items x D dims LLM-like vectors (anisotropic, with norm disparity) and
 a co-occurrence graph from random power-law sequences, top-K sparsified.
 
-    python workflow/scripts/benchmark_recpca.py --items 100000 --dim 4096
+    python tools/benchmark_recpca.py --items 100000 --dim 4096
 """
 
 import argparse
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "lib"))
 from llmrec import graph, recpca  # noqa: E402
 
 

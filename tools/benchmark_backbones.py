@@ -18,7 +18,7 @@ Every measurement runs in its own child process, so that peak memory is per back
 
 Example::
 
-    PYTHONPATH=workflow/lib python workflow/scripts/benchmark_backbones.py \\
+    python tools/benchmark_backbones.py \\
         .venv/lib/python3.11/site-packages/recbole/dataset_example/ml-100k/ml-100k.inter
 """
 
@@ -37,8 +37,8 @@ import pandas as pd
 import torch
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-from llmrec.config import backbone_training_settings  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "lib"))
+from llmrec.plan import standalone_settings  # noqa: E402
 from llmrec.data import processed
 from llmrec.data.processed import SequenceData
 from llmrec.training import (
@@ -52,7 +52,7 @@ from llmrec.training import (
 )
 from llmrec.training.runtime import keep_freed_memory, make_generator, seed_everything
 
-BACKBONES = ("SASRec", "GRU4Rec", "BERT4Rec")
+from llmrec.backbones import BACKBONES  # noqa: E402
 
 
 def load_dataset(path: Path) -> SequenceData:
@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("data", type=Path, help="RecBole .inter file or processed dataset folder")
     parser.add_argument("--backbones", nargs="+", default=list(BACKBONES), choices=BACKBONES)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per backbone (after one warm-up)")
-    parser.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[2] / "config.yaml")
+    parser.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "config.yaml")
     parser.add_argument("--settings", type=json.loads, default={}, help="JSON settings overrides")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--large-items", type=int, default=60_000)
@@ -201,7 +201,7 @@ def main() -> None:
     config = yaml.safe_load(args.config.read_text())
 
     def settings_of(backbone: str) -> dict:
-        return {**backbone_training_settings(config, backbone), **args.settings}
+        return {**standalone_settings(config, backbone), **args.settings}
 
     results = [
         run_child(args, {"kind": "backbone", "backbone": b, "settings": settings_of(b), "epochs": args.epochs})

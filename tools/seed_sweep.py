@@ -14,7 +14,7 @@ writes every run to ``--out`` (CSV), atomically.
 
 Example (three seeds of each backbone, and BERT4Rec with a higher mask ratio)::
 
-    PYTHONPATH=workflow/lib python workflow/scripts/seed_sweep.py results/data/ml-100k \\
+    python tools/seed_sweep.py results/data/ml-100k \\
         --seeds 0 1 2 --variant default '{}' --variant mask0.3 '{"mask_ratio": 0.3}' \\
         --workers 2 --out results/sweeps/ml-100k.csv
 """
@@ -31,17 +31,17 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "lib"))
 
-BACKBONES = ("GRU4Rec", "SASRec", "BERT4Rec")
-ROOT = Path(__file__).resolve().parents[2]
+from llmrec.backbones import BACKBONES  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_settings(config: dict, backbone: str, overrides: dict, seed: int, method: str) -> dict:
     """The workflow's settings of one run (no experiment override), then the variant's."""
-    from llmrec.config import backbone_training_settings
+    from llmrec.plan import standalone_settings
 
-    return {**backbone_training_settings(config, backbone), **overrides, "method": method, "seed": seed}
+    return {**standalone_settings(config, backbone, method, seed), **overrides}
 
 
 def one_run(job: dict) -> dict:
