@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "lib"))
@@ -54,21 +55,28 @@ def server():
     s.close()
 
 
-def copy_workflow(dest: Path) -> Path:
-    """Copy the workflow (code, config, profiles; no results) into ``dest``."""
+def copy_workflow(dest: Path, seeds: list[int] | None = None) -> Path:
+    """Copy the workflow (code, config, profiles; no results) into ``dest``. ``seeds``
+    (e.g. [0]) replaces the embedded experiment's seeds (three by default): the tests
+    that run jobs train one seed, the plan tests check the three of config.yaml."""
     for name in ("Snakefile", "config.yaml", "workflow", "envs", "profiles"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, dest / name)
+    if seeds is not None:
+        config = yaml.safe_load((dest / "config.yaml").read_text())
+        config["experiments"]["embedded"]["seeds"] = list(seeds)
+        (dest / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return dest
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    """A copy of the workflow (code and config, no results) to run in isolation."""
-    return copy_workflow(tmp_path)
+    """A copy of the workflow (code and config, no results) to run in isolation, with one
+    seed."""
+    return copy_workflow(tmp_path, seeds=[0])
 
 
 #: modules whose every test runs the workflow (snakemake) or a model end to end

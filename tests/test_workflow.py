@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, snakemake
+from conftest import ROOT, copy_workflow, snakemake
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -27,6 +27,12 @@ def grid_size(experiment: str) -> int:
     )
     cells = len(exp["methods"]) + sweeps
     return len(exp["datasets"]) * len(exp["backbones"]) * cells * len(exp["seeds"])
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """The workflow exactly as configured (three seeds): these tests only plan."""
+    return copy_workflow(tmp_path)
 
 
 @pytest.mark.parametrize("experiment", ["embedded", "paper"])
