@@ -8,6 +8,8 @@ rule paper_tables:
     """Main results, ablation, significance and cost tables (csv, md, tex)."""
     input:
         metrics=run_files(REPORT.methods, "metrics.json"),
+        # report.select: validation: every sweep point competes for the main table
+        sweep_points=[p for p in REPORT.selection_inputs() if not PARTIAL or Path(p).exists()],
     output:
         main_csv=report(
             "results/tables/main_results.csv",
@@ -54,6 +56,7 @@ rule paper_tables:
         substitutions=PLAN.substitutions(REPORT.methods),
         benchmarks=REPORT.benchmarks(),
         settings=REPORT.settings,
+        select=REPORT.selection(),
     script:
         "../scripts/make_tables.py"
 

@@ -20,6 +20,7 @@ def main():
         substitutions=params.substitutions,
         benchmarks=params.benchmarks,
         settings=params.settings,
+        select=params.select,
         outputs=dict(snakemake.output),
     )
 

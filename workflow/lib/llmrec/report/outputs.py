@@ -66,6 +66,27 @@ class ReportPlan:
                 self.sweeps[name] = {"key": key, "points": {p.value: p.method_id for p in points}}
         self.recpca_figure = any(m in run for m in (TARGET, *TARGET_VARIANTS))
 
+    def selection(self) -> dict[str, Any] | None:
+        """report.select: validation -> what the main table chooses among (paper_tables'
+        ``select``): every sweep point of the main table's methods, main runs included."""
+        if self.settings["select"] != "validation":
+            return None
+        candidates = {}
+        for method, keys in self.plan.sweeps.items():
+            if method in self.main_methods:
+                ids = [method] + [p.method_id for points in keys.values() for p in points]
+                candidates[method] = list(dict.fromkeys(ids))
+        ids = [i for group in candidates.values() for i in group]
+        return {
+            "cells": self.cells(ids),
+            "candidates": candidates,
+            "metric": self.plan.config["training"]["valid_metric"],
+        }
+
+    def selection_inputs(self) -> list[str]:
+        select = self.selection()
+        return [] if select is None else [f"{RUN_FOLDER.format(**c)}/metrics.json" for c in select["cells"]]
+
     def cells(self, methods, seeds=None) -> list[dict[str, Any]]:
         """Every planned cell of ``methods``: dataset x backbone x method x seed, in order."""
         return [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import aggregate, collect, render, significance
+from . import aggregate, collect, render, selection, significance
 from .aggregate import FEW_SEEDS_MARK, MAIN_METRICS, SEED_MARK, USER_MARK
 from .collect import Cell
 
@@ -113,20 +113,37 @@ def build_all(
     substitutions: dict[str, dict[str, str]] | None = None,
     pending: list[str] = (),
     base_dir: str | Path = ".",
+    select: dict | None = None,
 ) -> None:
     """Write every table; ``outputs`` has {main,ablation,significance,cost}_{csv,md,tex}.
-    ``substitutions``: {method: {what: text}} from the plan (a footnote each)."""
+    ``substitutions``: {method: {what: text}} from the plan (a footnote each).
+    ``select`` (report.select: validation): {"cells": every sweep point's cells,
+    "candidates": {method: its method ids}, "metric": the validation metric}; the main and
+    significance tables then show each such method's point chosen on validation
+    (:mod:`.selection`), the ablation table its main run."""
     planned = collect.cells_from(cells)
     metrics, missing = collect.load_metrics(planned, runs_root)
     substitutions = substitutions or {}
     alpha, confidence = settings["alpha"], settings["confidence"]
+    main_metrics, main_missing, main_ranks = metrics, missing, None
+    selection_notes = []
+    if select is not None:
+        valid = selection.load_valid(collect.cells_from(select["cells"]), runs_root, select["metric"])
+        chosen = selection.choose(valid, select["candidates"])
+        read, stands_for = selection.substitute(planned, chosen)
+        found, absent = collect.load_metrics(read, runs_root)
+        main_metrics, main_missing = selection.relabel(found, stands_for), [stands_for[c] for c in absent]
+        main_ranks = {stands_for[c]: r for c, r in collect.load_test_ranks(read, runs_root).items()}
+        selection_notes = [selection.note(chosen, select["metric"])]
+    if main_ranks is None:
+        main_ranks = collect.load_test_ranks(planned, runs_root)
 
     def files(name):
         return {ext: outputs[f"{name}_{ext}"] for ext in ("csv", "md", "tex")}
 
     tests = significance.significance_frame(
-        metrics,
-        collect.load_test_ranks(planned, runs_root),
+        main_metrics,
+        main_ranks,
         target,
         baselines if target in main_methods else [],
         MAIN_METRICS,
@@ -134,16 +151,17 @@ def build_all(
         confidence,
     )
 
-    summary = aggregate.summarise(metrics, planned, main_methods, MAIN_METRICS)
+    summary = aggregate.summarise(main_metrics, planned, main_methods, MAIN_METRICS)
     tidy, display = aggregate.method_table(summary, main_methods, target, baselines, tests, alpha)
     notes = [
         _seeds_note(planned),
+        *selection_notes,
         "Bold: best; underlined: second best per dataset, backbone and metric.",
-        improvement_note(metrics, target, baselines),
+        improvement_note(main_metrics, target, baselines),
         f"{USER_MARK} / {SEED_MARK}: {target} significantly better than that baseline "
         f"(p < {alpha}) across users ({settings['user_test']} on per-user values from the "
         "test ranks) / across seeds (paired t-test); see the significance table.",
-        *_common_notes(main_methods, planned, missing, pending, substitutions),
+        *_common_notes(main_methods, planned, main_missing, pending, substitutions),
     ]
     render.write_table(
         tidy,
@@ -171,11 +189,12 @@ def build_all(
     )
 
     notes = [
+        *selection_notes,
         f"{target} minus baseline. Seeds: paired t-test over the seeds both have (n/a with "
         f"fewer than 2). Users: per-user metric from test_ranks.npy (averaged over those "
         f"seeds), {settings['user_test']} over users, {confidence:.0%} t-interval of the "
         "mean per-user difference.",
-        *_common_notes(baselines, planned, missing, pending, {}),
+        *_common_notes(baselines, planned, main_missing, pending, {}),
     ]
     render.write_table(
         tests,
