@@ -241,8 +241,10 @@ def test_paper_experiment_rehearsal_runs_every_rule_as_a_slurm_job(rehearsal):
     rehearsed = planned_rules(plan.stdout) - {"all"}
     assert paper_rules - rehearsed <= {"download_amazon", "fetch_model"}, paper_rules - rehearsed
 
+    # a hang guard, not a speed target: 73 jobs, each parsing the workflow twice (sbatch
+    # job and its step), take 10-13 min on 2 cores
     main = run(snakemake_cmd("--profile", "profiles/slurm", *CONFIGFILES, *NO_ACCOUNTING),
-               workdir, env, 720)
+               workdir, env, 1500)
     log = main.stdout + main.stderr
     assert main.returncode == 0, log[-8000:]
     submitted = {}
