@@ -224,3 +224,48 @@ def test_layers_point_down():
     assert out.stdout.strip() == "False"
     for module in (ROOT / "workflow/lib/llmrec/methods").glob("*.py"):
         assert "from . import register" not in module.read_text(), module.name
+
+
+def test_combinations_set_several_keys_in_one_run():
+    combos = {"TF-LLMER": [{"tau": 0.1, "normalize_h": True}, {"tau": 1.0, "normalize_h": True}, {"tau": 1.0}]}
+    plan = make_plan(sweeps={"TF-LLMER": {"tau": [0.1, 1.0], "normalize_h": [True]}}, combinations=combos)
+    both = "TF-LLMER~normalize_h=true~tau=0.1"
+    # a key at its configured value drops out: {tau: 1, normalize_h: true} is the sweep's
+    # point, {tau: 1} the main run; neither is planned twice
+    assert plan.method_ids[-3:] == ["TF-LLMER~tau=0.1", "TF-LLMER~normalize_h=true", both]
+    settings = plan.run("ml-100k", "GRU4Rec", both, 1).settings
+    assert (settings["tau"], settings["normalize_h"], settings["method_id"]) == (0.1, True, both)
+    assert plan.run("ml-100k", "GRU4Rec", both, 1).inputs == plan.run("ml-100k", "GRU4Rec", "TF-LLMER", 1).inputs
+    assert re.fullmatch(plan.wildcard_constraints()["method"], both)
+    assert plan.candidates("TF-LLMER") == ["TF-LLMER", "TF-LLMER~tau=0.1", "TF-LLMER~normalize_h=true", both]
+    assert [p.label for p in plan.sweep_points] == ["tau=0.1", "normalize_h=true", "normalize_h=true, tau=0.1"]
+    report = ReportPlan(plan)
+    assert set(report.sweeps) == {"tau", "normalize_h"}  # the 1-D figures leave combinations out
+    table = report.sweep_table()
+    assert table["candidates"] == {"TF-LLMER": plan.candidates("TF-LLMER")}
+    assert table["labels"][both] == "normalize_h=true, tau=0.1" and "sweeps" in report.tables()
+
+
+def test_no_sweep_no_sweeps_table():
+    report = ReportPlan(make_plan(sweeps={}))
+    assert report.sweep_table() is None and "sweeps" not in report.tables()
+
+
+@pytest.mark.parametrize(
+    "combinations, message",
+    [
+        ({"TF-LLMER": [{"tua": 0.1}]}, r"combinations.TF-LLMER\[0\].tua': 'tua' is not a key of tf_llmer"),
+        ({"TF-LLMER": [{"tau": -1}]}, r"combinations.TF-LLMER\[0\].tau': -1 is less than or equal to the minimum"),
+        ({"RandInit": [{"init": "x"}]}, "RandInit has no config section"),
+    ],
+)
+def test_a_bad_combination_names_the_key(combinations, message):
+    with pytest.raises(PlanError, match=message):
+        make_plan(combinations=combinations)
+
+
+def test_the_schema_refuses_an_empty_combination():
+    config = load_config()
+    config["experiments"]["embedded"]["combinations"] = {"TF-LLMER": [{}]}
+    with pytest.raises(ConfigError, match="combinations"):
+        validate(config, SCHEMA_PATH)

@@ -110,3 +110,30 @@ def test_the_report_plan_lists_every_sweep_point_of_the_main_methods():
     exp = config["experiments"]["embedded"]
     assert len(select["cells"]) == 5 * len(exp["backbones"]) * len(exp["seeds"])
     assert len(report.selection_inputs()) == len(select["cells"])
+
+
+def test_the_sweeps_table_marks_the_validation_choice_and_shows_test_beside_it(tmp_path):
+    """alpha=0.0 wins on validation and loses on test: it is marked chosen all the same;
+    alpha=1.0 (one seed missing) is shown with the seeds it has and never chosen."""
+    from llmrec.report import sweeps
+
+    rng = np.random.default_rng(1)
+    root = tmp_path / "runs"
+    test = {m: [] for m in IDS}
+    valid = {IDS[0]: [0.04, 0.05, 0.06], IDS[1]: [0.07, 0.06, 0.08], IDS[2]: [0.2, 0.2]}
+    for method, p in [(IDS[0], 0.2), (IDS[1], 0.05), (IDS[2], 0.3)]:
+        for seed, v in enumerate(valid[method]):
+            test[method].append(write_run(root, "SASRec", method, seed, v, rng.geometric(p, 100)))
+    cells = [{"dataset": "d", "backbone": "SASRec", "method": m, "seed": s} for m in IDS for s in range(3)]
+    labels = {IDS[0]: "configured", IDS[1]: "alpha=0.0", IDS[2]: "alpha=1.0"}
+    outputs = {e: str(tmp_path / f"sweeps.{e}") for e in ("csv", "md", "tex")}
+    frame = sweeps.build(cells, {"TF-LLMER": IDS}, labels, root, "ndcg@10", outputs).set_index("point")
+    assert frame["chosen"].tolist() == [False, True, False]
+    assert frame.loc[IDS[1], "valid_mean"] == pytest.approx(0.07)
+    assert frame.loc[IDS[1], "valid_std"] == pytest.approx(np.std(valid[IDS[1]], ddof=1))
+    assert frame.loc[IDS[0], "test_ndcg@10_mean"] == pytest.approx(np.mean(test[IDS[0]]))
+    assert frame.loc[IDS[0], "test_ndcg@10_mean"] > frame.loc[IDS[1], "test_ndcg@10_mean"]
+    assert frame.loc[IDS[2], "n_seeds"] == 2
+    md = (tmp_path / "sweeps.md").read_text()
+    assert "| alpha=0.0 |" in md and "**✓**" in md
+    assert pd.read_csv(outputs["csv"])["chosen"].sum() == 1

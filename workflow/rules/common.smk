@@ -17,7 +17,7 @@ from snakemake.exceptions import WorkflowError
 
 from llmrec.config import ConfigError, dataset_preprocess, validate
 from llmrec.plan import RUNS_ROOT, Plan, PlanError
-from llmrec.report.outputs import RUNS_TABLE, TABLES, ReportPlan
+from llmrec.report.outputs import RUNS_TABLE, ReportPlan
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 try:
@@ -26,6 +26,7 @@ try:
 except (ConfigError, PlanError) as err:
     raise WorkflowError(str(err)) from None
 REPORT = ReportPlan(PLAN)
+SWEEP_TABLE = REPORT.sweep_table()  # None where the experiment sweeps nothing
 HUB_CACHE = config["hub_cache"]
 DATASETS = PLAN.datasets
 FINETUNE_SETTINGS = {s: PLAN.finetune_settings(s) for s in ("llm2rec", "llmemb")}
@@ -194,7 +195,7 @@ def paper_outputs():
     figures = REPORT.figures() + [f"recpca_alpha_{d}" for d in datasets]
     return (
         [f"results/tables/recpca_alpha_{d}.csv" for d in datasets]
-        + expand("results/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "tex"])
+        + expand("results/tables/{table}.{ext}", table=REPORT.tables(), ext=["csv", "md", "tex"])
         + [RUNS_TABLE]
         + expand("results/figures/{figure}.{ext}", figure=figures, ext=["pdf", "png"])
     )

@@ -91,6 +91,35 @@ rule claims_table:
         "../scripts/make_claims.py"
 
 
+rule sweep_table:
+    """Each sweep and combination point on validation (which chooses) and on test."""
+    input:
+        metrics=run_files(SWEEP_TABLE["ids"] if SWEEP_TABLE else [], "metrics.json"),
+    output:
+        csv=report(
+            "results/tables/sweeps.csv",
+            caption="../report/sweeps.rst",
+            category="Tables",
+        ),
+        md="results/tables/sweeps.md",
+        tex="results/tables/sweeps.tex",
+    log:
+        "logs/sweep_table.log",
+    conda:
+        "../../envs/llmrec.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=wall_time(15),
+    params:
+        runs_root=lambda wc: RUNS_ROOT,
+        cells=SWEEP_TABLE and SWEEP_TABLE["cells"],
+        candidates=SWEEP_TABLE and SWEEP_TABLE["candidates"],
+        labels=SWEEP_TABLE and SWEEP_TABLE["labels"],
+        metric=PLAN.config["training"]["valid_metric"],
+    script:
+        "../scripts/make_sweep_table.py"
+
+
 rule recpca_alpha_figure:
     """Rec-PCA against alpha per formulation: cosine to PCA, retained variance."""
     input:

@@ -8,7 +8,9 @@ with the settings the workflow would give.
 
 Jobs: datasets x backbones x method ids x seeds, where a method id is a method of the
 experiment or one of its sweep points, ``<method>~<key>=<value>`` (one key of the
-method's config section overridden; ``experiments.<name>.sweeps.<method>.<key>``). What a
+method's config section overridden; ``experiments.<name>.sweeps.<method>.<key>``), or of
+its combinations, ``<method>~<key>=<value>~<key>=<value>`` (several keys, sorted;
+``experiments.<name>.combinations.<method>``). What a
 method reads from earlier stages, its config section and the keys its run reads are
 declared next to its code (:mod:`llmrec.methods.registry`); the plan asks each method
 with a :class:`Needs` implementation that records the upstream jobs (Rec-PCA, random
@@ -96,17 +98,30 @@ def _sort_key(value):
 
 @dataclass(frozen=True)
 class SweepPoint:
-    """One point of a sweep: ``method`` with ``key`` set to ``value``; the point equal to
-    the configured value is the main run (``method_id == method``)."""
+    """One point of a sweep: ``method`` with ``key`` set to ``value`` (and, for a point of
+    ``combinations``, the keys of ``more`` set too); the point equal to the configured
+    values is the main run (``method_id == method``)."""
 
     method: str
     key: str
     value: Any
     method_id: str
+    more: tuple[tuple[str, Any], ...] = ()
 
     @property
     def override(self) -> dict[str, Any]:
-        return {} if self.method_id == self.method else {self.key: self.value}
+        return {} if self.method_id == self.method else {self.key: self.value, **dict(self.more)}
+
+    @property
+    def label(self) -> str:
+        """What the point sets, as in its method id (``configured`` for the main run)."""
+        items = [(self.key, self.value), *self.more] if self.method_id != self.method else []
+        return ", ".join(f"{k}={format_value(v)}" for k, v in items) or "configured"
+
+
+def point_id(method: str, override: Mapping[str, Any]) -> str:
+    """``<method>~<key>=<value>...``, keys in sorted order (the method itself without any)."""
+    return method + "".join(f"~{k}={format_value(override[k])}" for k in sorted(override))
 
 
 @dataclass
@@ -212,6 +227,7 @@ class Plan:
                     f"in llmrec.methods; registered: {', '.join(registry.available())}"
                 )
         self.sweeps = self._sweep_points(schema)
+        self.combinations = self._combination_points(schema)
         self._upstream: dict[str, dict] = {}
         self._runs: dict[tuple, RunJob] = {}
         for dataset in self.datasets:
@@ -229,22 +245,10 @@ class Plan:
         points: dict[str, dict[str, list[SweepPoint]]] = {}
         self._sweep_runs: list[SweepPoint] = []
         for method, keys in (self.exp.get("sweeps") or {}).items():
-            if method not in registry.available():
-                raise PlanError(
-                    f"config key '{where}.{method}': {method!r} is not a method; "
-                    f"registered: {', '.join(registry.available())}"
-                )
+            configured = self._section_of(method, where)
             section = registry.method(method).section
-            if section is None:
-                raise PlanError(f"config key '{where}.{method}': {method} has no config section to sweep")
-            configured = self.config[section]
             for key, values in keys.items():
-                if key not in configured or isinstance(configured[key], Mapping):
-                    allowed = ", ".join(k for k, v in configured.items() if not isinstance(v, Mapping))
-                    raise PlanError(
-                        f"config key '{where}.{method}.{key}': {key!r} is not a key of "
-                        f"{section} ({method}'s section); allowed: {allowed}"
-                    )
+                self._check_key(configured, key, f"{where}.{method}", f"{section} ({method}'s section)")
                 for i, value in enumerate(values):
                     self._check_value(schema, section, key, value, f"{where}.{method}.{key}[{i}]")
                 if method not in self.methods or not values:
@@ -260,6 +264,47 @@ class Plan:
                     for v in dict.fromkeys(ordered)
                 ]
         return points
+
+    def _combination_points(self, schema) -> dict[str, list[SweepPoint]]:
+        """{method: its points of ``combinations``}: each a run that sets several keys at
+        once (they compete on validation and fill the sweeps table; the sweep figures,
+        one key each, leave them out). Keys at their configured value are dropped, so a
+        point equal to a sweep's is the same run."""
+        where = f"experiments.{self.experiment}.combinations"
+        points: dict[str, list[SweepPoint]] = {}
+        for method, entries in (self.exp.get("combinations") or {}).items():
+            configured = self._section_of(method, where)
+            for i, entry in enumerate(entries):
+                for key, value in entry.items():
+                    self._check_key(configured, key, f"{where}.{method}[{i}]", registry.method(method).section)
+                    self._check_value(schema, registry.method(method).section, key, value, f"{where}.{method}[{i}].{key}")
+                override = {k: entry[k] for k in sorted(entry) if entry[k] != configured[k]}
+                if method not in self.methods or not override:
+                    continue
+                (key, value), *more = override.items()
+                point = SweepPoint(method, key, value, point_id(method, override), tuple(more))
+                self._sweep_runs.append(point)
+                points.setdefault(method, []).append(point)
+        return points
+
+    def _section_of(self, method: str, where: str) -> Mapping[str, Any]:
+        if method not in registry.available():
+            raise PlanError(
+                f"config key '{where}.{method}': {method!r} is not a method; "
+                f"registered: {', '.join(registry.available())}"
+            )
+        section = registry.method(method).section
+        if section is None:
+            raise PlanError(f"config key '{where}.{method}': {method} has no config section to sweep")
+        return self.config[section]
+
+    @staticmethod
+    def _check_key(configured: Mapping[str, Any], key: str, where: str, section: str) -> None:
+        if key not in configured or isinstance(configured[key], Mapping):
+            allowed = ", ".join(k for k, v in configured.items() if not isinstance(v, Mapping))
+            raise PlanError(
+                f"config key '{where}.{key}': {key!r} is not a key of {section}; allowed: {allowed}"
+            )
 
     def _check_value(self, schema, section, key, value, where) -> None:
         if not isinstance(value, (bool, int, float, str, type(None))):
@@ -278,8 +323,18 @@ class Plan:
 
     @property
     def sweep_points(self) -> list[SweepPoint]:
-        """Every point that is a run of its own (not the main run), in config order."""
-        return list(dict.fromkeys(self._sweep_runs))
+        """Every point that is a run of its own (not the main run), in config order: the
+        sweeps', then the combinations' (one run per method id)."""
+        first: dict[str, SweepPoint] = {}
+        for point in self._sweep_runs:
+            first.setdefault(point.method_id, point)
+        return list(first.values())
+
+    def candidates(self, method: str) -> list[str]:
+        """Every method id that can stand for ``method`` (report.select: validation): its
+        main run first, then its sweeps' and combinations' points."""
+        ids = [method] + [p.method_id for points in self.sweeps.get(method, {}).values() for p in points]
+        return list(dict.fromkeys(ids + [p.method_id for p in self.combinations.get(method, [])]))
 
     @property
     def method_ids(self) -> list[str]:
@@ -471,7 +526,7 @@ class Plan:
         return {
             "dataset": _alternatives(self.config["datasets"]),
             "backbone": _alternatives(self.config["backbones"]),
-            "method": f"({_alternatives(every_method)})(~{KEY}={VALUE})?",
+            "method": f"({_alternatives(every_method)})(~{KEY}={VALUE})*",
             "seed": r"\d+",
             "kind": "reviews|meta",
             "model": models,

@@ -71,17 +71,36 @@ class ReportPlan:
         ``select``): every sweep point of the main table's methods, main runs included."""
         if self.settings["select"] != "validation":
             return None
-        candidates = {}
-        for method, keys in self.plan.sweeps.items():
-            if method in self.main_methods:
-                ids = [method] + [p.method_id for points in keys.values() for p in points]
-                candidates[method] = list(dict.fromkeys(ids))
+        candidates = {m: self.plan.candidates(m) for m in self.main_methods}
+        candidates = {m: ids for m, ids in candidates.items() if len(ids) > 1}
         ids = [i for group in candidates.values() for i in group]
         return {
             "cells": self.cells(ids),
             "candidates": candidates,
             "metric": self.plan.config["training"]["valid_metric"],
         }
+
+    def sweep_table(self) -> dict[str, Any] | None:
+        """What the sweeps table compares: every method with sweep or combination points
+        (its main run first), each point's label; None without any."""
+        candidates = {m: self.plan.candidates(m) for m in self.methods}
+        candidates = {m: ids for m, ids in candidates.items() if len(ids) > 1}
+        if not candidates:
+            return None
+        labels = {m: "configured" for m in candidates}
+        labels.update({p.method_id: p.label for p in self.plan.sweep_points})
+        ids = [i for group in candidates.values() for i in group]
+        return {
+            "ids": ids,
+            "cells": self.cells(ids),
+            "candidates": candidates,
+            "labels": labels,
+            "metric": self.plan.config["training"]["valid_metric"],
+        }
+
+    def tables(self) -> list[str]:
+        """The tables the paper target builds (``sweeps`` only where something is swept)."""
+        return TABLES + (["sweeps"] if self.sweep_table() is not None else [])
 
     def selection_inputs(self) -> list[str]:
         select = self.selection()
