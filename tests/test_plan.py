@@ -71,7 +71,10 @@ def test_upstream_jobs_get_their_own_keys_and_names():
 
 
 def test_a_sweep_covers_any_key_with_exactly_its_override():
+    config = load_config()
+    config["tf_llmer"].update(tau=1.0, normalize_h=False)  # the ids below assume these defaults
     plan = make_plan(
+        config,
         sweeps={
             "TF-LLMER": {"tau": [0.5], "normalize_h": [True, False], "recpca_form": ["trace_normalized"], "window": [2]},
             "AlphaFuse": {"tau": [0.2]},
@@ -228,7 +231,9 @@ def test_layers_point_down():
 
 def test_combinations_set_several_keys_in_one_run():
     combos = {"TF-LLMER": [{"tau": 0.1, "normalize_h": True}, {"tau": 1.0, "normalize_h": True}, {"tau": 1.0}]}
-    plan = make_plan(sweeps={"TF-LLMER": {"tau": [0.1, 1.0], "normalize_h": [True]}}, combinations=combos)
+    config = load_config()
+    config["tf_llmer"].update(tau=1.0, normalize_h=False)
+    plan = make_plan(config, sweeps={"TF-LLMER": {"tau": [0.1, 1.0], "normalize_h": [True]}}, combinations=combos)
     both = "TF-LLMER~normalize_h=true~tau=0.1"
     # a key at its configured value drops out: {tau: 1, normalize_h: true} is the sweep's
     # point, {tau: 1} the main run; neither is planned twice

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import aggregate, collect, render, selection
+from . import collect, render, selection
 
 TEST_METRICS = ("ndcg@10", "recall@10")
-LABELS = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10"}
+LABELS = {f"{name}@{k}": f"{label}@{k}" for name, label in (("ndcg", "NDCG"), ("recall", "Recall"), ("mrr", "MRR")) for k in (5, 10, 20, 50)}
 
 
 def sweeps_frame(
@@ -62,7 +62,7 @@ def display(frame: pd.DataFrame, metric: str):
                     "Method": r["method"],
                     "Setting": r["setting"],
                     "Seeds": r["n_seeds"],
-                    f"Valid {aggregate.metric_label(metric)}": render.mean_std(
+                    f"Valid {LABELS.get(metric, metric)}": render.mean_std(
                         r["valid_mean"], r["valid_std"], style, place=1 if r["chosen"] else None
                     ),
                     **{
