@@ -274,3 +274,30 @@ def test_the_schema_refuses_an_empty_combination():
     config["experiments"]["embedded"]["combinations"] = {"TF-LLMER": [{}]}
     with pytest.raises(ConfigError, match="combinations"):
         validate(config, SCHEMA_PATH)
+
+
+def test_the_tuning_study_is_the_same_grid_whatever_the_defaults():
+    """tuning.yaml adds TF-LLMER's tau x normalize_h x form grid to both experiments; each
+    entry names all three keys, so one of them is the main run and the rest are 8 runs
+    per cell, under either set of defaults."""
+    import yaml
+
+    from helpers import ROOT
+    from llmrec.config import check_config_files
+
+    check_config_files([str(ROOT / "config.yaml"), str(ROOT / "tuning.yaml")])
+    tuning = yaml.safe_load((ROOT / "tuning.yaml").read_text())
+    for defaults in ({}, {"tau": 1.0, "normalize_h": False}):
+        for experiment in ("embedded", "paper"):
+            config = plan_mod.deep_merged(load_config(), tuning)
+            config["tf_llmer"].update(defaults)
+            config["experiment"] = experiment
+            validate(config, SCHEMA_PATH)
+            plan = make_plan(config)
+            settings = {
+                tuple(plan.method_settings(m)[k] for k in ("normalize_h", "tau", "recpca_form"))
+                for m in plan.candidates("TF-LLMER")
+            }
+            entries = tuning["experiments"][experiment]["combinations"]["TF-LLMER"]
+            assert settings >= {(e["normalize_h"], e["tau"], e["recpca_form"]) for e in entries}
+            assert len(plan.combinations["TF-LLMER"]) == len(entries) - 1
