@@ -460,3 +460,11 @@ def test_recpca_alpha_rule_on_a_processed_dataset(workdir: Path):
     pca = frame[frame["alpha"] == 0]
     assert np.allclose(pca["mean_principal_cosine"], 1.0, atol=1e-6)
     assert (workdir / "results/figures/recpca_alpha_ml-100k.pdf").stat().st_size > 1000
+
+
+def test_runs_table_names_every_key_of_a_combination():
+    from llmrec.report.runs_table import sweep_point
+
+    assert sweep_point("TF-LLMER") == ("", "")
+    assert sweep_point("TF-LLMER~K=3") == ("K", "3")
+    assert sweep_point("TF-LLMER~normalize_h=true~tau=1e-05") == ("normalize_h;tau", "true;1e-05")

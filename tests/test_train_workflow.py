@@ -77,6 +77,13 @@ def test_tiny_grid_trains_and_evaluates_every_cell(workdir: Path):
     sweep_row = table[table["method_id"] == "TF-LLMER~K=3"]
     assert len(sweep_row) == 3 and (sweep_row["K"] == 3).all()
     assert (sweep_row["sweep_param"] == "K").all() and (sweep_row["method"] == "TF-LLMER").all()
+    # the sweeps table: per backbone the main run and the K point, one chosen on validation
+    sweeps = pd.read_csv(workdir / "results/tables/sweeps.csv")
+    assert sorted(sweeps["setting"]) == sorted(["configured", "K=3"] * 3)
+    assert (sweeps.groupby("backbone")["chosen"].sum() == 1).all()
+    for r in sweeps.itertuples():
+        record = json.loads((workdir / f"results/runs/toy/{r.backbone}/{r.point}/seed0/metrics.json").read_text())
+        assert r.valid_mean == record["valid"]["ndcg@10"] and r.n_seeds == 1
     # nothing left to do on a second run
     again = snakemake("--cores", "2", "-n", cwd=workdir)
     assert "Nothing to be done" in again.stdout + again.stderr

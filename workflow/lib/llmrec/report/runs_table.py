@@ -63,11 +63,10 @@ LEADING = [
 
 
 def sweep_point(method_id: str) -> tuple[str, str]:
-    """``("K", "3")`` for ``"TF-LLMER~K=3"``; ``("", "")`` for a main run."""
-    if "~" not in method_id:
-        return "", ""
-    param, _, value = method_id.split("~", 1)[1].partition("=")
-    return param, value
+    """``("K", "3")`` for ``"TF-LLMER~K=3"``, ``("normalize_h;tau", "true;0.1")`` for a
+    combination ``"TF-LLMER~normalize_h=true~tau=0.1"``; ``("", "")`` for a main run."""
+    pairs = [part.partition("=") for part in method_id.split("~")[1:]]
+    return ";".join(k for k, _, _ in pairs), ";".join(v for _, _, v in pairs)
 
 
 def _flat(provenance: dict) -> dict:
