@@ -20,7 +20,7 @@ from llmrec.report.outputs import ReportPlan
 EMBEDDED_IDS = [
     "RandInit", "LLMInit", "LLM-ESR", "LLMEmb", "LLM2Rec", "AlphaFuse", "WhitenRec", "RandomFeat",
     "TF-LLMER", "TF-LLMER-wo-norm", "TF-LLMER-wo-RecPCA", "TF-LLMER-wo-both",
-    "TF-LLMER~alpha=0.0", "TF-LLMER~alpha=1.0", "TF-LLMER~K=1", "TF-LLMER~K=9",
+    "TF-LLMER~alpha=0.0", "TF-LLMER~alpha=1.0", "TF-LLMER~K=5", "TF-LLMER~K=9",
 ]  # fmt: skip
 
 
@@ -55,9 +55,9 @@ def test_a_run_receives_only_the_keys_it_reads():
 def test_upstream_jobs_get_their_own_keys_and_names():
     plan = make_plan()
     main = plan.run("ml-100k", "SASRec", "TF-LLMER", 0).inputs["item_vectors"]
-    assert main == "results/recpca/ml-100k/llm2rec-smollm2/d64_alpha0.5_K5.npy"
+    assert main == "results/recpca/ml-100k/llm2rec-smollm2/d64_alpha0.5_K1.npy"
     assert plan.job_settings(main) == {
-        "d": 64, "alpha": 0.5, "K": 5, "recpca_form": "raw", "k_mode": "topk", "window": 1,
+        "d": 64, "alpha": 0.5, "K": 1, "recpca_form": "raw", "k_mode": "topk", "window": 1,
         "laplacian": "sym", "pre_l2norm": True, "center": True,
     }  # fmt: skip
     # PCA (the w/o-Rec-PCA variants and alpha 0) builds no graph: one file, no graph keys
@@ -90,9 +90,9 @@ def test_a_sweep_covers_any_key_with_exactly_its_override():
     norm_h = plan.run("ml-100k", "SASRec", "TF-LLMER~normalize_h=true", 0)
     assert norm_h.settings["normalize_h"] is True and norm_h.inputs == main.inputs
     form = plan.run("ml-100k", "SASRec", "TF-LLMER~recpca_form=trace_normalized", 0).inputs["item_vectors"]
-    assert form.endswith("d64_alpha0.5_K5_trace_normalized.npy")
+    assert form.endswith("d64_alpha0.5_K1_trace_normalized.npy")
     window = plan.run("ml-100k", "SASRec", "TF-LLMER~window=2", 0).inputs["item_vectors"]
-    assert window.endswith("d64_alpha0.5_K5~window=2.npy") and plan.job_settings(window)["window"] == 2
+    assert window.endswith("d64_alpha0.5_K1~window=2.npy") and plan.job_settings(window)["window"] == 2
     assert re.fullmatch(plan.wildcard_constraints()["variant"], "~window=2")
     fuse = plan.run("ml-100k", "SASRec", "AlphaFuse~tau=0.2", 0)
     assert fuse.settings["tau"] == 0.2 and plan.run("ml-100k", "SASRec", "AlphaFuse", 0).settings["tau"] == 0.07
@@ -110,11 +110,11 @@ def test_the_paper_sweeps_keep_their_ids_and_figures():
     config = load_config()
     config["experiment"] = "paper"
     plan = make_plan(config)
-    assert "TF-LLMER~alpha=0.0" in plan.method_ids and "TF-LLMER~K=1" in plan.method_ids
+    assert "TF-LLMER~alpha=0.0" in plan.method_ids and "TF-LLMER~K=3" in plan.method_ids
     assert "TF-LLMER~alpha=0.5" not in plan.method_ids  # the default: the main run
     report = ReportPlan(plan)
     assert list(report.sweeps["alpha"]["points"]) == [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
-    assert report.sweeps["K"]["points"][5] == "TF-LLMER"
+    assert report.sweeps["K"]["points"][1] == "TF-LLMER"
 
 
 @pytest.mark.parametrize(
@@ -277,27 +277,27 @@ def test_the_schema_refuses_an_empty_combination():
 
 
 def test_the_tuning_study_is_the_same_grid_whatever_the_defaults():
-    """tuning.yaml adds TF-LLMER's tau x normalize_h x form grid to both experiments; each
-    entry names all three keys, so one of them is the main run and the rest are 8 runs
-    per cell, under either set of defaults."""
+    """tuning.yaml adds TF-LLMER's two-stage grid (tau x normalize_h x form, then alpha x K)
+    to both experiments; each entry names all five keys, so at most one of them is the main
+    run and every other one is a run of its own, under either set of defaults."""
     import yaml
 
     from helpers import ROOT
     from llmrec.config import check_config_files
 
+    keys = ("normalize_h", "tau", "recpca_form", "alpha", "K")
     check_config_files([str(ROOT / "config.yaml"), str(ROOT / "tuning.yaml")])
     tuning = yaml.safe_load((ROOT / "tuning.yaml").read_text())
-    for defaults in ({}, {"tau": 1.0, "normalize_h": False}):
+    old_defaults = {"tau": 1.0, "normalize_h": False, "recpca_form": "raw", "alpha": 0.5, "K": 5}
+    for defaults in ({}, old_defaults):
         for experiment in ("embedded", "paper"):
             config = plan_mod.deep_merged(load_config(), tuning)
             config["tf_llmer"].update(defaults)
             config["experiment"] = experiment
             validate(config, SCHEMA_PATH)
             plan = make_plan(config)
-            settings = {
-                tuple(plan.method_settings(m)[k] for k in ("normalize_h", "tau", "recpca_form"))
-                for m in plan.candidates("TF-LLMER")
-            }
-            entries = tuning["experiments"][experiment]["combinations"]["TF-LLMER"]
-            assert settings >= {(e["normalize_h"], e["tau"], e["recpca_form"]) for e in entries}
-            assert len(plan.combinations["TF-LLMER"]) == len(entries) - 1
+            settings = {tuple(plan.method_settings(m)[k] for k in keys) for m in plan.candidates("TF-LLMER")}
+            entries = {tuple(e[k] for k in keys) for e in tuning["experiments"][experiment]["combinations"]["TF-LLMER"]}
+            assert len(entries) == 15 and settings >= entries
+            main = tuple(config["tf_llmer"][k] for k in keys)
+            assert len(plan.combinations["TF-LLMER"]) == len(entries - {main})

@@ -105,7 +105,7 @@ def test_the_report_plan_lists_every_sweep_point_of_the_main_methods():
     config["report"]["select"] = "validation"
     report = ReportPlan(make_plan(config))
     select = report.selection()
-    assert select["candidates"] == {"TF-LLMER": IDS + ["TF-LLMER~K=1", "TF-LLMER~K=9"]}
+    assert select["candidates"] == {"TF-LLMER": IDS + ["TF-LLMER~K=5", "TF-LLMER~K=9"]}
     assert select["metric"] == config["training"]["valid_metric"]
     exp = config["experiments"]["embedded"]
     assert len(select["cells"]) == 5 * len(exp["backbones"]) * len(exp["seeds"])

@@ -177,7 +177,7 @@ def test_a_sweep_value_in_exponent_notation_plans(workdir):
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     target = "results/runs/ml-100k/SASRec/TF-LLMER~alpha=1e-05/seed0/metrics.json"
     result = snakemake("-n", target, cwd=workdir)  # formerly a MissingInputException
-    assert "results/recpca/ml-100k/llm2rec-smollm2/d64_alpha1e-05_K5.npy" in result.stdout + result.stderr
+    assert "results/recpca/ml-100k/llm2rec-smollm2/d64_alpha1e-05_K1.npy" in result.stdout + result.stderr
 
 
 def write_toy(folder: Path, with_item_file: bool) -> dict:
