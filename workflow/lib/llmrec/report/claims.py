@@ -392,7 +392,7 @@ def build(
 ) -> pd.DataFrame:
     """Write the claims table (``outputs``: csv, md, tex) and return its tidy frame."""
     planned = collect.cells_from(cells)
-    alpha, last_k = settings["alpha"], int(settings.get("claims_last_epochs", 3))
+    alpha, last_k = settings["alpha"], int(settings["claims_last_epochs"])
     frame = claims_frame(planned, runs_root, alpha, last_k, settings["user_test"])
     n_seeds = len({c.seed for c in planned})
     notes = [
